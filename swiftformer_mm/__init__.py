@@ -1,0 +1,11 @@
+"""SwiftFormer (ICCV 2023) as an OpenMMLab 2.0 backbone.
+
+Importing the package registers ``SwiftFormer`` in MMEngine's root model
+registry, so ``dict(type='SwiftFormer', ...)`` builds from mmdet's and
+mmseg's registries too; configs need only
+``custom_imports=dict(imports=['swiftformer_mm'], allow_failed_imports=False)``.
+"""
+from .models import SwiftFormer
+
+__version__ = '0.1.0'
+__all__ = ['SwiftFormer', '__version__']

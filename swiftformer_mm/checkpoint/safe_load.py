@@ -1,0 +1,65 @@
+"""Reads checkpoint files with ``weights_only=True`` and an explicit allow-list.
+
+torch>=2.6 unpickles with ``weights_only=True`` by default and refuses any
+class it does not know. The released SwiftFormer checkpoints hold an
+``argparse.Namespace`` (the training arguments) and MMEngine's runner
+checkpoints hold numpy scalars and a ``HistoryBuffer``; those types, and only
+those, are allowed here. Anything else (a pickle that would run code) is
+refused with :class:`CheckpointError`; the file is never unpickled without
+the restriction.
+"""
+import argparse
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import torch
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file that cannot be used, with the reason and what to do."""
+
+
+def _numpy_globals() -> list:
+    """numpy types found in MMEngine runner checkpoints (meta and message hub)."""
+    multiarray = getattr(np, '_core', np.core).multiarray
+    dtype_classes = [getattr(np.dtypes, name) for name in dir(np.dtypes) if name.endswith('DType')]
+    return [multiarray.scalar, multiarray._reconstruct, np.ndarray, np.dtype, *dtype_classes]
+
+
+def _mmengine_globals() -> list:
+    from mmengine.logging.history_buffer import HistoryBuffer
+    return [HistoryBuffer]
+
+
+def allowed_globals() -> list:
+    """The non-tensor types a checkpoint may contain."""
+    return [argparse.Namespace, *_numpy_globals(), *_mmengine_globals()]
+
+
+def load_checkpoint_file(path: str) -> dict:
+    """Loads ``path`` onto the CPU, allowing only :func:`allowed_globals`.
+
+    Raises:
+        CheckpointError: the file is missing, corrupt or truncated, or holds
+            a type that is not allowed.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise CheckpointError(f'checkpoint file not found: {path!r}; check the path, or set '
+                              'init_cfg=None to start from scratch')
+    try:
+        with torch.serialization.safe_globals(allowed_globals()):
+            checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise CheckpointError(
+            f'refused to load {path!r}: it contains an object that is not on the allow-list of '
+            f'checkpoint types, so unpickling it could run code. If you trust the file, re-save '
+            f'its tensors as a plain state dict. Details: {error}') from None
+    except (EOFError, zipfile.BadZipFile, RuntimeError) as error:
+        raise CheckpointError(f'{path!r} is not a readable PyTorch checkpoint (truncated or '
+                              f'corrupt?): {error}') from None
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(f'{path!r} holds a {type(checkpoint).__name__}, not a state dict')
+    return checkpoint

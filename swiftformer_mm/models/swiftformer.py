@@ -1,0 +1,199 @@
+"""The SwiftFormer backbone, registered in MMEngine's root ``MODELS``.
+
+Shaker et al., "SwiftFormer: Efficient Additive Attention for
+Transformer-based Real-time Mobile Vision Applications", ICCV 2023,
+https://arxiv.org/abs/2303.15446. The computation follows the official
+implementation (v2 attention) and reproduces its outputs; see
+``tests/test_golden.py``.
+"""
+from typing import Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+from mmengine.model.weight_init import trunc_normal_
+from mmengine.registry import MODELS
+
+from .blocks import Stage, Stem
+from .norm import build_norm
+
+
+@MODELS.register_module()
+class SwiftFormer(BaseModule):
+    """SwiftFormer backbone returning a feature pyramid of strides 4, 8, 16, 32.
+
+    Args:
+        arch (str | dict): ``'xs'``, ``'s'``, ``'l1'`` or ``'l3'`` (any case),
+            or ``dict(depths=[...], widths=[...])`` with four entries each.
+            Defaults to ``'l1'``.
+        out_indices (Sequence[int] | int): Stages whose outputs are returned,
+            0-3; negative indices count from the last stage.
+            Defaults to ``(0, 1, 2, 3)``.
+        out_norm_cfg (dict, optional): Norm applied to each returned map, as
+            the official dense-prediction model does (``norm0/2/4/6`` there).
+            ``None`` returns the raw stage outputs. Defaults to ``dict(type='BN')``.
+        norm_cfg (dict): Norm used inside the network. Defaults to ``dict(type='BN')``.
+        frozen_stages (int): Freeze the stem and stages ``0..frozen_stages-1``
+            (with their downsample layers and output norms): no gradients, and
+            their norms stay in eval mode. -1 freezes nothing. Defaults to -1.
+        norm_eval (bool): Keep every BatchNorm in eval mode while training.
+            Defaults to False.
+        with_cp (bool): Activation checkpointing per block. Defaults to False.
+        drop_path_rate (float): Stochastic depth rate of the deepest block;
+            it grows linearly with the block index as in the official code.
+            Defaults to 0.
+        layer_scale_init_value (float): Initial value of the layer scales of
+            the attention and MLP branches. Defaults to 1e-5.
+        init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH)``
+            loads official, timm, HF transformers, mmdet/mmseg or this
+            project's checkpoints; add ``use_ema=True`` for the official EMA
+            weights and ``prefix='...'`` to take a sub-module's weights.
+            Defaults to None.
+
+    Example:
+        >>> import torch
+        >>> from swiftformer_mm import SwiftFormer
+        >>> model = SwiftFormer(arch='xs').eval()
+        >>> for feat in model(torch.rand(1, 3, 224, 224)):
+        ...     print(tuple(feat.shape))
+        (1, 48, 56, 56)
+        (1, 56, 28, 28)
+        (1, 112, 14, 14)
+        (1, 220, 7, 7)
+    """
+
+    arch_settings = {
+        'xs': dict(depths=[3, 3, 6, 4], widths=[48, 56, 112, 220]),
+        's': dict(depths=[3, 3, 9, 6], widths=[48, 64, 168, 224]),
+        'l1': dict(depths=[4, 3, 10, 5], widths=[48, 96, 192, 384]),
+        'l3': dict(depths=[4, 4, 12, 6], widths=[64, 128, 320, 512]),
+    }
+    mlp_ratio = 4.0
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'l1',
+                 out_indices: Union[Sequence[int], int] = (0, 1, 2, 3),
+                 out_norm_cfg: Union[dict, None] = dict(type='BN'),
+                 norm_cfg: dict = dict(type='BN'),
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 with_cp: bool = False,
+                 drop_path_rate: float = 0.0,
+                 layer_scale_init_value: float = 1e-5,
+                 init_cfg: Union[dict, None] = None):
+        super().__init__(init_cfg=init_cfg)
+        self.depths, self.widths = self._parse_arch(arch)
+        num_stages = len(self.depths)
+        self.out_indices = self._parse_out_indices(out_indices, num_stages)
+        if not -1 <= frozen_stages <= num_stages:
+            raise ValueError(f'frozen_stages must be in [-1, {num_stages}], got {frozen_stages}')
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+
+        self.stem = Stem(self.widths[0], norm_cfg)
+        total_blocks = sum(self.depths)
+        self.stages = nn.ModuleList()
+        for i, (depth, width) in enumerate(zip(self.depths, self.widths)):
+            # the official rate of block j is rate * (global index of j) / (blocks - 1);
+            # only the last block of a stage (its SwiftFormer encoder) uses it
+            last_block = sum(self.depths[:i + 1]) - 1
+            self.stages.append(
+                Stage(
+                    in_channels=self.widths[max(i - 1, 0)],
+                    dim=width,
+                    depth=depth,
+                    downsample=i > 0,
+                    drop_path_rate=drop_path_rate * last_block / max(total_blocks - 1, 1),
+                    mlp_ratio=self.mlp_ratio,
+                    norm_cfg=norm_cfg,
+                    layer_scale_init_value=layer_scale_init_value,
+                    with_cp=with_cp))
+        for i in self.out_indices:
+            norm = nn.Identity() if out_norm_cfg is None else build_norm(out_norm_cfg, self.widths[i])
+            self.add_module(f'norm{i}', norm)
+        self._freeze_stages()
+
+    @classmethod
+    def _parse_arch(cls, arch):
+        if isinstance(arch, str):
+            key = arch.lower()
+            if key not in cls.arch_settings:
+                raise ValueError(f'unknown SwiftFormer arch {arch!r}; valid names are '
+                                 f'{sorted(cls.arch_settings)}, or pass '
+                                 'dict(depths=[...], widths=[...])')
+            arch = cls.arch_settings[key]
+        if not isinstance(arch, dict) or set(arch) != {'depths', 'widths'}:
+            raise ValueError('a custom SwiftFormer arch must be dict(depths=[...], widths=[...]), '
+                             f'got {arch!r}')
+        depths, widths = list(arch['depths']), list(arch['widths'])
+        if len(depths) != 4 or len(widths) != 4:
+            raise ValueError(f'arch needs 4 depths and 4 widths, got {depths} and {widths}')
+        if min(depths) < 1 or min(widths) < 2:
+            raise ValueError(f'arch depths must be >= 1 and widths >= 2, got {depths} and {widths}')
+        return depths, widths
+
+    @staticmethod
+    def _parse_out_indices(out_indices, num_stages):
+        if isinstance(out_indices, int):
+            out_indices = [out_indices]
+        parsed = []
+        for index in out_indices:
+            if not -num_stages <= index < num_stages:
+                raise ValueError(f'out_indices entries must be in [-{num_stages}, {num_stages - 1}], '
+                                 f'got {index}')
+            parsed.append(index % num_stages)
+        if len(set(parsed)) != len(parsed):
+            raise ValueError(f'out_indices has duplicates: {tuple(out_indices)}')
+        return tuple(parsed)
+
+    def forward(self, x: torch.Tensor) -> tuple:
+        x = self.stem(x)
+        outs = []
+        for i, stage in enumerate(self.stages):
+            x = stage(x)
+            if i in self.out_indices:
+                outs.append(getattr(self, f'norm{i}')(x))
+        return tuple(outs)
+
+    def _frozen_modules(self):
+        if self.frozen_stages < 0:
+            return []
+        modules = [self.stem]
+        for i in range(self.frozen_stages):
+            modules.append(self.stages[i])
+            if i in self.out_indices:
+                modules.append(getattr(self, f'norm{i}'))
+        return modules
+
+    def _freeze_stages(self):
+        for module in self._frozen_modules():
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
+        return self
+
+    def init_weights(self):
+        """Loads the ``Pretrained`` checkpoint of ``init_cfg``, or initialises from scratch.
+
+        From scratch follows the official code: truncated-normal (std 0.02)
+        linear weights with zero bias; convolutions keep PyTorch's default.
+        """
+        if self.init_cfg is not None and self.init_cfg.get('type') == 'Pretrained':
+            from ..checkpoint import load_pretrained
+            options = {k: v for k, v in self.init_cfg.items() if k != 'type'}
+            load_pretrained(self, **options)
+        else:
+            for module in self.modules():
+                if isinstance(module, nn.Linear):
+                    trunc_normal_(module.weight, std=0.02)
+                    nn.init.zeros_(module.bias)
+            super().init_weights()
+        self._is_init = True
