@@ -1,0 +1,164 @@
+"""Every checkpoint format loads through ``init_cfg``, safely, and mismatches are errors."""
+import argparse
+import logging
+import os
+import pickle
+
+import pytest
+import torch
+from mmengine.logging import MMLogger
+
+from conftest import DATA_DIR
+from swiftformer_mm import SwiftFormer
+from swiftformer_mm.checkpoint import (CheckpointError, convert_from_ours, convert_to_ours,
+                                       load_checkpoint_file)
+
+GOLDEN = DATA_DIR / 'golden'
+DENSE_CKPT = GOLDEN / 'tiny_dense_checkpoint.pth'
+CLS_CKPT = GOLDEN / 'tiny_cls_checkpoint.pth'
+TINY_ARCH = dict(depths=[2, 2, 3, 2], widths=[16, 24, 32, 40])
+
+
+@pytest.fixture(scope='module')
+def golden():
+    return torch.load(GOLDEN / 'tiny_dense_golden.pth', weights_only=True)['cases'][0]
+
+
+@pytest.fixture(scope='module')
+def official_dense():
+    return load_checkpoint_file(DENSE_CKPT)
+
+
+def _load(path, **options):
+    model = SwiftFormer(arch=TINY_ARCH, init_cfg=dict(type='Pretrained', checkpoint=str(path), **options))
+    model.init_weights()
+    return model.eval()
+
+
+def _assert_matches_golden(model, golden):
+    with torch.no_grad():
+        outs = model(golden['input'])
+    for out, ref in zip(outs, golden['outputs']):
+        assert (out - ref).abs().max().item() < 1e-4
+
+
+@pytest.fixture
+def log_records():
+    """Captures what the loader reports through MMEngine's current logger."""
+    records = []
+
+    class Collect(logging.Handler):
+
+        def emit(self, record):
+            records.append(record)
+
+    logger = MMLogger.get_current_instance()
+    handler = Collect()
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+
+
+def test_official_checkpoint_is_refused_by_plain_torch_load_but_loads_safely(official_dense):
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(DENSE_CKPT, weights_only=True)
+    assert isinstance(official_dense['args'], argparse.Namespace)
+
+
+@pytest.mark.parametrize('layout', ['model', 'state_dict', 'flat'])
+def test_official_dense_weights_load_in_any_wrapping(tmp_path, official_dense, golden, layout):
+    weights = official_dense['model']
+    saved = weights if layout == 'flat' else {layout: weights}
+    torch.save(saved, tmp_path / 'ckpt.pth')
+    _assert_matches_golden(_load(tmp_path / 'ckpt.pth'), golden)
+
+
+@pytest.mark.parametrize('fmt', ['timm', 'hf', 'swiftformer_mm'])
+def test_other_implementations_weights_load(tmp_path, official_dense, golden, fmt):
+    ours = convert_to_ours(official_dense['model'], 'official')
+    torch.save(convert_from_ours(ours, fmt), tmp_path / f'{fmt}.pth')
+    _assert_matches_golden(_load(tmp_path / f'{fmt}.pth'), golden)
+
+
+def test_hf_weights_warn_about_v1_attention(tmp_path, official_dense, log_records):
+    hf = convert_from_ours(convert_to_ours(official_dense['model'], 'official'), 'hf')
+    torch.save(hf, tmp_path / 'hf.pth')
+    _load(tmp_path / 'hf.pth')
+    assert any('v1 attention' in r.getMessage() and r.levelno == logging.WARNING for r in log_records)
+
+
+def test_mmdet_checkpoint_backbone_is_taken_from_backbone_prefix(tmp_path, official_dense, golden):
+    ours = convert_to_ours(official_dense['model'], 'official')
+    detector = {f'backbone.{k}': v for k, v in ours.items()}
+    detector['neck.lateral_convs.0.conv.weight'] = torch.zeros(8, 16, 1, 1)
+    torch.save({'state_dict': detector, 'meta': {'epoch': 12}}, tmp_path / 'epoch_12.pth')
+    _assert_matches_golden(_load(tmp_path / 'epoch_12.pth'), golden)
+
+
+def test_explicit_prefix_selects_a_submodule(tmp_path, official_dense, golden):
+    wrapped = {f'teacher.{k}': v for k, v in official_dense['model'].items()}
+    torch.save(wrapped, tmp_path / 'wrapped.pth')
+    _assert_matches_golden(_load(tmp_path / 'wrapped.pth', prefix='teacher.'), golden)
+
+
+def test_classifier_keys_are_dropped_quietly_and_missing_norms_reported(log_records):
+    model = _load(CLS_CKPT)  # an ImageNet checkpoint has no dense output norms
+    messages = [r.getMessage() for r in log_records if 'tensors from' in r.getMessage()]
+    assert len(messages) == 1
+    assert 'missing in checkpoint (left as initialised): norm0, norm1, norm2, norm3' in messages[0]
+    assert 'head' not in messages[0] and 'unexpected' not in messages[0]
+    assert torch.all(model.norm0.weight == 1)
+
+
+def test_complete_load_reports_all_keys_matched(log_records):
+    _load(DENSE_CKPT)
+    assert any('all keys matched' in r.getMessage() for r in log_records)
+
+
+def test_checkpoint_of_another_variant_is_an_error_naming_key_and_shapes():
+    model = SwiftFormer(arch='xs', init_cfg=dict(type='Pretrained', checkpoint=str(DENSE_CKPT)))
+    with pytest.raises(CheckpointError, match=r'stem\.0\.weight has shape \(8, 3, 3, 3\) in the '
+                       r'checkpoint but \(24, 3, 3, 3\) in the model.*another SwiftFormer variant'):
+        model.init_weights()
+
+
+def test_ema_requested_but_absent_is_an_error(tmp_path, official_dense):
+    torch.save({'model': official_dense['model']}, tmp_path / 'no_ema.pth')
+    with pytest.raises(CheckpointError, match='no "model_ema"'):
+        _load(tmp_path / 'no_ema.pth', use_ema=True)
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(CheckpointError, match='checkpoint file not found.*nope.pth'):
+        _load(tmp_path / 'nope.pth')
+
+
+def test_truncated_file_is_a_clear_error(tmp_path):
+    data = DENSE_CKPT.read_bytes()
+    (tmp_path / 'cut.pth').write_bytes(data[:len(data) // 2])
+    with pytest.raises(CheckpointError, match='truncated or corrupt'):
+        _load(tmp_path / 'cut.pth')
+
+
+def test_unrelated_weights_are_an_error(tmp_path):
+    torch.save({'state_dict': {'conv1.weight': torch.zeros(1)}}, tmp_path / 'resnet.pth')
+    with pytest.raises(CheckpointError, match='no SwiftFormer weights found.*conv1.weight'):
+        _load(tmp_path / 'resnet.pth')
+
+
+class _RunsCode:
+    """Unpickling this runs a shell command that creates ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f'touch {self.marker}', ))
+
+
+def test_pickle_that_would_run_code_is_refused_and_never_run(tmp_path):
+    marker = tmp_path / 'code_ran'
+    torch.save({'model': {}, 'payload': _RunsCode(marker)}, tmp_path / 'evil.pth')
+    with pytest.raises(CheckpointError, match='refused to load.*allow-list'):
+        load_checkpoint_file(tmp_path / 'evil.pth')
+    assert not marker.exists()
