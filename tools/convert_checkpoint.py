@@ -1,0 +1,55 @@
+"""Converts a SwiftFormer checkpoint of any known format into a clean file.
+
+Reads official (ImageNet or dense), timm, HF transformers, mmdet/mmseg and
+swiftformer_mm checkpoints, and writes ``{'state_dict': backbone weights,
+'meta': {...}}`` holding only tensors and plain types, so the result loads
+with ``torch.load(..., weights_only=True)``. By default the keys are this
+project's; ``--to`` writes another implementation's names instead.
+
+Example::
+
+    python tools/convert_checkpoint.py SwiftFormer_L1.pth checkpoints/swiftformer_l1_in1k.pth
+"""
+import argparse
+import os
+import sys
+
+import torch
+
+from swiftformer_mm.checkpoint import (FORMATS, CheckpointError, backbone_state_dict,
+                                       convert_from_ours, load_checkpoint_file, select_state_dict)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('src', help='checkpoint to read')
+    parser.add_argument('dst', help='file to write (refused if it exists, unless --overwrite)')
+    parser.add_argument('--ema', action='store_true', help='take the official "model_ema" weights')
+    parser.add_argument('--to', choices=FORMATS, default='swiftformer_mm',
+                        help='key names to write (default: swiftformer_mm)')
+    parser.add_argument('--overwrite', action='store_true', help='replace an existing dst')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if os.path.exists(args.dst) and not args.overwrite:
+        sys.exit(f'error: {args.dst} already exists; pass --overwrite to replace it')
+    try:
+        weights = select_state_dict(load_checkpoint_file(args.src), use_ema=args.ema)
+        state_dict, source_format = backbone_state_dict(weights)
+    except CheckpointError as error:
+        sys.exit(f'error: {error}')
+    state_dict = {k: v.detach().clone().contiguous() for k, v in convert_from_ours(state_dict, args.to).items()}
+    meta = dict(source=os.path.basename(args.src), source_format=source_format, key_format=args.to,
+                ema=args.ema)
+    os.makedirs(os.path.dirname(os.path.abspath(args.dst)), exist_ok=True)
+    tmp = f'{args.dst}.tmp'
+    torch.save({'state_dict': state_dict, 'meta': meta}, tmp)
+    os.replace(tmp, args.dst)
+    print(f'{args.src} ({source_format}{", EMA" if args.ema else ""}) -> {args.dst}: '
+          f'{len(state_dict)} tensors in {args.to} names')
+
+
+if __name__ == '__main__':
+    main()
