@@ -1,0 +1,65 @@
+"""The command-line tools, run as a user runs them."""
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import DATA_DIR, REPO_ROOT
+from swiftformer_mm import SwiftFormer
+
+OFFICIAL = DATA_DIR / 'golden' / 'tiny_dense_checkpoint.pth'
+TINY_ARCH = dict(depths=[2, 2, 3, 2], widths=[16, 24, 32, 40])
+
+
+def run_tool(*args):
+    return subprocess.run([sys.executable, str(REPO_ROOT / 'tools' / args[0]), *map(str, args[1:])],
+                          capture_output=True, text=True, cwd=REPO_ROOT)
+
+
+def test_convert_checkpoint_writes_a_weights_only_file_that_loads(tmp_path):
+    dst = tmp_path / 'converted.pth'
+    result = run_tool('convert_checkpoint.py', OFFICIAL, dst)
+    assert result.returncode == 0, result.stderr
+    converted = torch.load(dst, weights_only=True)
+    assert converted['meta']['source_format'] == 'official'
+    model = SwiftFormer(arch=TINY_ARCH)
+    assert set(converted['state_dict']) == set(model.state_dict())
+    model.init_cfg = dict(type='Pretrained', checkpoint=str(dst))
+    model.init_weights()
+    golden = torch.load(DATA_DIR / 'golden' / 'tiny_dense_golden.pth', weights_only=True)['cases'][0]
+    with torch.no_grad():
+        out = model.eval()(golden['input'])[3]
+    assert (out - golden['outputs'][3]).abs().max() < 1e-4
+
+
+def test_convert_checkpoint_ema_takes_model_ema(tmp_path):
+    assert run_tool('convert_checkpoint.py', OFFICIAL, tmp_path / 'a.pth').returncode == 0
+    assert run_tool('convert_checkpoint.py', OFFICIAL, tmp_path / 'b.pth', '--ema').returncode == 0
+    plain = torch.load(tmp_path / 'a.pth', weights_only=True)['state_dict']
+    ema = torch.load(tmp_path / 'b.pth', weights_only=True)['state_dict']
+    assert not torch.equal(plain['stem.0.weight'], ema['stem.0.weight'])
+
+
+def test_convert_checkpoint_never_overwrites_without_flag(tmp_path):
+    dst = tmp_path / 'keep.pth'
+    dst.write_bytes(b'precious')
+    result = run_tool('convert_checkpoint.py', OFFICIAL, dst)
+    assert result.returncode != 0 and 'already exists; pass --overwrite' in result.stderr
+    assert dst.read_bytes() == b'precious'
+
+
+def test_convert_checkpoint_reports_a_bad_source(tmp_path):
+    result = run_tool('convert_checkpoint.py', tmp_path / 'missing.pth', tmp_path / 'out.pth')
+    assert result.returncode != 0 and 'checkpoint file not found' in result.stderr
+    assert not (tmp_path / 'out.pth').exists()
+
+
+def test_get_flops_matches_the_paper_classifier_macs():
+    result = run_tool('get_flops.py', '--arch', 'xs', 'l1', '--shape', '64', '96')
+    assert result.returncode == 0, result.stderr
+    rows = {line.split('|')[1].strip(): line.split('|') for line in result.stdout.splitlines()
+            if line.startswith('| xs') or line.startswith('| l1')}
+    assert rows['xs'][2].strip() == '3,033,792' and rows['l1'][2].strip() == '11,288,592'
+    assert float(rows['xs'][4]) == pytest.approx(0.6, rel=0.02)
+    assert float(rows['l1'][4]) == pytest.approx(1.6, rel=0.02)
