@@ -4,7 +4,11 @@ Importing the package registers ``SwiftFormer`` in MMEngine's root model
 registry, so ``dict(type='SwiftFormer', ...)`` builds from mmdet's and
 mmseg's registries too; configs need only
 ``custom_imports=dict(imports=['swiftformer_mm'], allow_failed_imports=False)``.
+It also makes MMEngine read local checkpoints with ``weights_only=True`` and
+an explicit allow-list (see ``swiftformer_mm.checkpoint.mmengine_loader``), so
+``load_from``, ``--resume`` and the inferencers work under torch>=2.6.
 """
+from . import checkpoint  # noqa: F401
 from .models import SwiftFormer
 
 __version__ = '0.1.0'

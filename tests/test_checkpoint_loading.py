@@ -1,5 +1,6 @@
 """Every checkpoint format loads through ``init_cfg``, safely, and mismatches are errors."""
 import argparse
+import collections
 import logging
 import os
 import pickle
@@ -162,3 +163,63 @@ def test_pickle_that_would_run_code_is_refused_and_never_run(tmp_path):
     with pytest.raises(CheckpointError, match='refused to load.*allow-list'):
         load_checkpoint_file(tmp_path / 'evil.pth')
     assert not marker.exists()
+
+
+def _tiny_runner_checkpoint(work_dir):
+    """Trains a toy model for one epoch with MMEngine's runner and returns its checkpoint."""
+    import torch.nn as nn
+    from mmengine.model import BaseModel
+    from mmengine.runner import Runner
+
+    class Toy(BaseModel):
+
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(2, 1)
+
+        def forward(self, x, mode='loss'):
+            return {'loss': self.linear(x).square().mean()}
+
+    class Points(torch.utils.data.Dataset):
+        metainfo = dict(classes=('a', 'b'))
+
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, index):
+            return dict(x=torch.rand(2))
+
+    runner = Runner(
+        model=Toy(), work_dir=str(work_dir),
+        train_dataloader=dict(dataset=Points(), batch_size=2, sampler=dict(type='DefaultSampler'),
+                              collate_fn=dict(type='default_collate')),
+        train_cfg=dict(by_epoch=True, max_epochs=1),
+        optim_wrapper=dict(optimizer=dict(type='AdamW', lr=0.01)),
+        param_scheduler=[dict(type='MultiStepLR', milestones=[1], by_epoch=True)],
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1)))
+    runner.train()
+    return work_dir / 'epoch_1.pth'
+
+
+def test_runner_checkpoints_load_through_mmengine_with_weights_only(tmp_path):
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    path = _tiny_runner_checkpoint(tmp_path)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path, weights_only=True)  # what mmengine alone runs into under torch>=2.6
+    checkpoint = _load_checkpoint(str(path), map_location='cpu')
+    assert {'state_dict', 'optimizer', 'message_hub', 'meta'} <= set(checkpoint)
+    assert checkpoint['message_hub']['log_scalars']['train/loss'].mean() > 0
+
+
+def test_getattr_in_a_checkpoint_is_limited_to_history_buffer_methods(tmp_path):
+
+    class ReachesFurther:
+        """Unpickles as ``getattr(Counter, 'fromkeys')``: an allowed class, a forbidden lookup."""
+
+        def __reduce__(self):
+            return (getattr, (collections.Counter, 'fromkeys'))
+
+    torch.save({'state_dict': {}, 'x': ReachesFurther()}, tmp_path / 'getattr.pth')
+    with pytest.raises(CheckpointError, match='refused to load'):
+        load_checkpoint_file(tmp_path / 'getattr.pth')

@@ -1,4 +1,5 @@
 """Reading, converting and loading SwiftFormer checkpoints of every known format."""
+from . import mmengine_loader  # noqa: F401  (registers safe loading in MMEngine)
 from .key_maps import FORMATS, convert_from_ours, convert_to_ours, detect_format
 from .loading import backbone_state_dict, load_backbone_weights, load_pretrained, select_state_dict
 from .safe_load import CheckpointError, load_checkpoint_file

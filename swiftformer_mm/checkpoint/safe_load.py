@@ -9,6 +9,7 @@ refused with :class:`CheckpointError`; the file is never unpickled without
 the restriction.
 """
 import argparse
+import collections
 import os
 import pickle
 import zipfile
@@ -28,18 +29,33 @@ def _numpy_globals() -> list:
     return [multiarray.scalar, multiarray._reconstruct, np.ndarray, np.dtype, *dtype_classes]
 
 
+def _history_buffer_getattr(owner, name):
+    """Stands in for the builtin ``getattr`` while unpickling.
+
+    A pickled ``HistoryBuffer`` refers to its statistics methods as
+    ``getattr(HistoryBuffer, 'mean')``; allowing ``getattr`` itself would let
+    a crafted file reach any attribute of any allowed object, so only those
+    lookups are honoured.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    allowed = {'min', 'max', 'current', 'mean', *HistoryBuffer._statistics_methods}
+    if owner is not HistoryBuffer or name not in allowed:
+        raise pickle.UnpicklingError(f'getattr({owner!r}, {name!r}) is not allowed in a checkpoint')
+    return getattr(HistoryBuffer, name)
+
+
 def _mmengine_globals() -> list:
     from mmengine.logging.history_buffer import HistoryBuffer
-    return [HistoryBuffer]
+    return [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr')]
 
 
 def allowed_globals() -> list:
-    """The non-tensor types a checkpoint may contain."""
-    return [argparse.Namespace, *_numpy_globals(), *_mmengine_globals()]
+    """The non-tensor types a checkpoint may contain (``MultiStepLR`` keeps a ``Counter``)."""
+    return [argparse.Namespace, collections.Counter, *_numpy_globals(), *_mmengine_globals()]
 
 
-def load_checkpoint_file(path: str) -> dict:
-    """Loads ``path`` onto the CPU, allowing only :func:`allowed_globals`.
+def load_checkpoint_file(path: str, map_location='cpu') -> dict:
+    """Loads ``path``, allowing only :func:`allowed_globals`.
 
     Raises:
         CheckpointError: the file is missing, corrupt or truncated, or holds
@@ -51,7 +67,7 @@ def load_checkpoint_file(path: str) -> dict:
                               'init_cfg=None to start from scratch')
     try:
         with torch.serialization.safe_globals(allowed_globals()):
-            checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+            checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
         raise CheckpointError(
             f'refused to load {path!r}: it contains an object that is not on the allow-list of '
