@@ -129,9 +129,15 @@ def test_ema_requested_but_absent_is_an_error(tmp_path, official_dense):
         _load(tmp_path / 'no_ema.pth', use_ema=True)
 
 
-def test_missing_file_is_a_clear_error(tmp_path):
-    with pytest.raises(CheckpointError, match='checkpoint file not found.*nope.pth'):
+def test_missing_pretrained_file_says_what_to_do(tmp_path):
+    with pytest.raises(CheckpointError, match=r"weights not found: '.*nope.pth'.*README.*"
+                       r"model.backbone.init_cfg=None"):
         _load(tmp_path / 'nope.pth')
+
+
+def test_missing_file_is_named_by_the_generic_loader(tmp_path):
+    with pytest.raises(CheckpointError, match=r"checkpoint file not found: '.*nope.pth' \(resolved"):
+        load_checkpoint_file(tmp_path / 'nope.pth')
 
 
 def test_truncated_file_is_a_clear_error(tmp_path):

@@ -6,6 +6,7 @@ transformers state dicts, MMEngine checkpoints (``state_dict``) of a detector
 or segmentor holding the backbone under ``backbone.``, and this project's own.
 """
 import logging
+import os
 from typing import Optional, Tuple
 
 import torch.nn as nn
@@ -100,6 +101,12 @@ def load_pretrained(model: nn.Module, checkpoint: str, use_ema: bool = False,
     ``PretrainedInit``; weights are always read onto the CPU and copied into
     the model's own device.
     """
+    if not os.path.isfile(checkpoint):
+        raise CheckpointError(
+            f'SwiftFormer pretrained weights not found: {checkpoint!r} (resolved: '
+            f'{os.path.abspath(checkpoint)}). Put the official ImageNet checkpoint there (README, '
+            '"Pretrained weights"), point model.backbone.init_cfg.checkpoint at your copy, or train '
+            'from scratch with --cfg-options model.backbone.init_cfg=None')
     raw = load_checkpoint_file(checkpoint)
     state_dict, fmt = backbone_state_dict(select_state_dict(raw, use_ema), prefix)
     if fmt == 'hf':

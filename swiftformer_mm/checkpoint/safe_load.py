@@ -63,8 +63,8 @@ def load_checkpoint_file(path: str, map_location='cpu') -> dict:
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise CheckpointError(f'checkpoint file not found: {path!r}; check the path, or set '
-                              'init_cfg=None to start from scratch')
+        raise CheckpointError(f'checkpoint file not found: {path!r} '
+                              f'(resolved: {os.path.abspath(path)})')
     try:
         with torch.serialization.safe_globals(allowed_globals()):
             checkpoint = torch.load(path, map_location=map_location, weights_only=True)
