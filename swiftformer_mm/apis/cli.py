@@ -1,0 +1,31 @@
+"""Command-line options shared by ``tools/train.py`` and ``tools/test.py``."""
+import argparse
+import os
+
+from mmengine.config import DictAction
+
+LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+
+
+def add_runner_args(parser: argparse.ArgumentParser) -> None:
+    """Adds ``--work-dir``, ``--cfg-options``, ``--launcher`` and ``--local-rank``."""
+    parser.add_argument(
+        '--work-dir',
+        help='folder for logs, checkpoints and metrics (default: the config\'s work_dir, '
+        'else work_dirs/<config name>)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. train_dataloader.batch_size=2 '
+        'model.backbone.arch=l1 (lists: key="[a,b]" or key=a,b; no spaces)')
+    parser.add_argument(
+        '--launcher', choices=LAUNCHERS, default='none',
+        help='job launcher; tools/dist_*.sh pass pytorch, tools/slurm_*.sh pass slurm')
+    # torch.distributed.launch passes --local-rank (torch>=2.0) or --local_rank
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
+
+
+def export_local_rank(args: argparse.Namespace) -> None:
+    """Sets ``LOCAL_RANK`` from ``--local-rank`` unless the launcher set it (torchrun does)."""
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))

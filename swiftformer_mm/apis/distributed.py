@@ -1,0 +1,74 @@
+"""Distributed runs without CUDA: the gloo backend, CPU DDP, no SyncBN.
+
+mmengine assumes a GPU per process once a launcher is given: its default
+backend is nccl, its ``init_dist`` pins each process to a GPU with
+``torch.cuda.set_device`` (which a CPU-only torch build does not have), it
+wraps the model in DDP with ``device_ids=[LOCAL_RANK]`` (which DDP refuses
+for a CPU model), and torch's ``SyncBatchNorm`` refuses CPU tensors. A single
+process (``--launcher none``) needs none of this: the Runner then reverts
+SyncBN to BatchNorm itself.
+"""
+import contextlib
+import logging
+
+import torch
+from mmengine.config import Config
+from mmengine.dist import init_dist, is_distributed, is_main_process
+from mmengine.logging import print_log
+
+SYNC_BN_TYPES = ('SyncBN', 'MMSyncBN')
+
+
+def setup_distributed(cfg: Config) -> None:
+    """Makes a ``cfg`` with a launcher runnable on a machine without CUDA.
+
+    With CUDA, or with ``cfg.launcher == 'none'``, nothing changes. Without
+    CUDA: ``env_cfg.dist_cfg.backend`` becomes ``'gloo'``, SyncBN norms in
+    ``cfg.model`` become plain BN (each process normalises over its own
+    batch), DDP gets no device ids (unless the config sets its own
+    ``model_wrapper_cfg``), and the process group is initialised here (the
+    Runner then finds it ready).
+    """
+    if cfg.launcher == 'none' or torch.cuda.is_available():
+        return
+    cfg.merge_from_dict({'env_cfg.dist_cfg.backend': 'gloo'})
+    if not is_distributed():
+        with _without_cuda_set_device():
+            init_dist(cfg.launcher, **cfg.env_cfg.dist_cfg)
+    replaced = _replace_sync_bn(cfg.model)
+    if replaced and is_main_process():
+        print_log(f'no CUDA: {replaced} SyncBN norm config(s) replaced by BN, since SyncBN needs '
+                  'GPUs; each process normalises over its own batch', logger='current',
+                  level=logging.WARNING)
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(
+            type='MMDistributedDataParallel',
+            device_ids=None,
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+
+
+def _replace_sync_bn(node) -> int:
+    """Turns every ``dict(type='SyncBN' | 'MMSyncBN', ...)`` under ``node`` into BN, in place."""
+    count = 0
+    if isinstance(node, dict):
+        if node.get('type') in SYNC_BN_TYPES:
+            node['type'] = 'BN'
+            count += 1
+        children = node.values()
+    elif isinstance(node, (list, tuple)):
+        children = node
+    else:
+        return 0
+    return count + sum(_replace_sync_bn(child) for child in children)
+
+
+@contextlib.contextmanager
+def _without_cuda_set_device():
+    """Lets mmengine's ``init_dist`` (which knows every launcher's env vars) run without a GPU."""
+    set_device = torch.cuda.set_device
+    torch.cuda.set_device = lambda device: None
+    try:
+        yield
+    finally:
+        torch.cuda.set_device = set_device

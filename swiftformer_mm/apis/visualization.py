@@ -1,0 +1,162 @@
+"""Qualitative images: a model's predictions, and optionally the ground truth, drawn by
+mmdet's ``DetLocalVisualizer`` or mmseg's ``SegLocalVisualizer``.
+
+The model is built by the libraries' own ``init_detector`` / ``init_model``
+and predicts with ``inference_detector`` / ``inference_model``. Class names
+and palette come from the checkpoint's ``meta['dataset_meta']`` (written by
+MMEngine's Runner), falling back, key by key, to the metainfo of the config's
+test dataset; with both ``draw_gt`` and a prediction the visualizers put
+ground truth (left) and prediction (right) side by side.
+"""
+import copy
+import warnings
+from pathlib import Path
+from typing import List
+
+import numpy as np
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+
+from .config import ConfigError
+
+SPLITS = ('val', 'test', 'train')
+
+
+def _unwrap(dataset_cfg):
+    """The innermost dataset config of dataset wrappers such as ``RepeatDataset``."""
+    while 'dataset' in dataset_cfg:
+        dataset_cfg = dataset_cfg.dataset
+    return dataset_cfg
+
+
+def _registries(task: str):
+    """(DATASETS, VISUALIZERS) of the task's library."""
+    if task == 'det':
+        from mmdet.registry import DATASETS, VISUALIZERS
+    else:
+        from mmseg.registry import DATASETS, VISUALIZERS
+    return DATASETS, VISUALIZERS
+
+
+def _is_load_annotations(transform: dict) -> bool:
+    return transform['type'].split('.')[-1] == 'LoadAnnotations'
+
+
+def config_metainfo(cfg: Config, task: str) -> dict:
+    """Class names, palette, ... of the config's test dataset (built lazily: no files read)."""
+    init_default_scope(cfg.default_scope)
+    dataset_cfg = copy.deepcopy(_unwrap(cfg.test_dataloader.dataset))
+    dataset_cfg['lazy_init'] = True
+    return dict(_registries(task)[0].build(dataset_cfg).metainfo)
+
+
+def resolve_dataset_meta(checkpoint: dict, cfg: Config, task: str) -> dict:
+    """The checkpoint's ``meta['dataset_meta']``, completed by the config's dataset metainfo."""
+    saved = checkpoint.get('meta', {}).get('dataset_meta') or {}
+    # mmdet 3.x expects lower-case keys; checkpoints of mmdet 2.x used CLASSES/PALETTE
+    return {**config_metainfo(cfg, task), **{key.lower(): value for key, value in saved.items()}}
+
+
+class Drawer:
+    """Predicts with a trained model and draws the result.
+
+    Args:
+        cfg (Config): The model's config (not modified).
+        checkpoint (str): Its checkpoint.
+        task (str): ``'det'`` or ``'seg'`` (see :func:`task_of`).
+        device (str): Where the model runs. Defaults to ``'cpu'``.
+        opacity (float): Opacity of masks / of the class map over the image.
+            Defaults to 0.5.
+        score_thr (float): Detection only: draw the predictions scoring
+            above this. Defaults to 0.3.
+    """
+
+    def __init__(self, cfg: Config, checkpoint: str, task: str, device: str = 'cpu',
+                 opacity: float = 0.5, score_thr: float = 0.3):
+        self.task = task
+        self.score_thr = score_thr
+        if task == 'det':
+            from mmcv.transforms import Compose
+            from mmdet.apis import init_detector
+            from mmdet.utils import get_test_pipeline_cfg
+            with warnings.catch_warnings():
+                # the classes are set below, from the checkpoint
+                warnings.filterwarnings('ignore', message='checkpoint is None')
+                self.model = init_detector(copy.deepcopy(cfg), None, device=device)
+            # the config's test pipeline loads annotations that a bare image does not have
+            self.pipeline = Compose([t for t in get_test_pipeline_cfg(self.model.cfg)
+                                     if not _is_load_annotations(t)])
+        else:
+            from mmseg.apis import init_model
+            self.model = init_model(copy.deepcopy(cfg), None, device=device)
+        saved = load_checkpoint(self.model, checkpoint, map_location='cpu')
+        self.model.dataset_meta = resolve_dataset_meta(saved, cfg, task)
+        visualizer_cfg = dict(cfg.visualizer, name=f'swiftformer_{task}_drawer', alpha=opacity,
+                              vis_backends=None, save_dir=None)
+        self.visualizer = _registries(task)[1].build(visualizer_cfg)
+        # set explicitly: mmseg 1.2.2's SegLocalVisualizer swaps classes and palette in __init__
+        self.visualizer.dataset_meta = self.model.dataset_meta
+
+    def predict(self, image_path: Path):
+        """The model's DetDataSample / SegDataSample for one image file."""
+        if self.task == 'det':
+            from mmdet.apis import inference_detector
+            return inference_detector(self.model, str(image_path), test_pipeline=self.pipeline)
+        from mmseg.apis import inference_model
+        return inference_model(self.model, str(image_path))
+
+    def draw(self, image: np.ndarray, prediction, out_file: Path, ground_truth=None) -> None:
+        """Writes ``prediction`` drawn over the RGB ``image`` to ``out_file``.
+
+        With ``ground_truth`` (a data sample of :class:`GroundTruth`), the
+        image is a ground truth | prediction panel.
+        """
+        sample = prediction.cpu()
+        if ground_truth is not None:
+            if self.task == 'det':
+                gt_instances = ground_truth.gt_instances.clone()
+                # DetLocalVisualizer wants a tensor; PackDetInputs packs HorizontalBoxes
+                gt_instances.bboxes = getattr(gt_instances.bboxes, 'tensor', gt_instances.bboxes)
+                sample.gt_instances = gt_instances
+            else:
+                sample.gt_sem_seg = ground_truth.gt_sem_seg
+        options = dict(pred_score_thr=self.score_thr) if self.task == 'det' else {}
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        self.visualizer.add_datasample(
+            out_file.stem, image, sample, draw_gt=ground_truth is not None, draw_pred=True,
+            show=False, out_file=str(out_file), **options)
+
+
+class GroundTruth:
+    """The annotated images of one split of a config's data, loaded by its test pipeline.
+
+    The test pipeline is used for every split so that the annotations are
+    neither augmented nor resized (mmdet's and mmseg's test pipelines load
+    them after the resize, at the size of the original image).
+
+    Raises:
+        ConfigError: the config has no such split, or its test pipeline loads
+            no annotations.
+    """
+
+    def __init__(self, cfg: Config, task: str, split: str = 'val'):
+        loader = cfg.get(f'{split}_dataloader')
+        if not loader:
+            raise ConfigError(f'the config has no {split}_dataloader; choose another --split')
+        pipeline = copy.deepcopy(_unwrap(cfg.test_dataloader.dataset).pipeline)
+        if not any(_is_load_annotations(t) for t in pipeline):
+            raise ConfigError('--with-gt needs the annotations, but the config\'s test pipeline '
+                              'has no LoadAnnotations step')
+        dataset_cfg = copy.deepcopy(_unwrap(loader.dataset))
+        dataset_cfg.update(pipeline=pipeline, test_mode=True)
+        init_default_scope(cfg.default_scope)  # the pipeline's transforms are the task library's
+        self.dataset = _registries(task)[0].build(dataset_cfg)
+
+    def image_paths(self) -> List[Path]:
+        return [Path(self.dataset.get_data_info(i)['img_path']) for i in range(len(self.dataset))]
+
+    def sample(self, index: int):
+        """The data sample of image ``index``, holding its ground truth."""
+        return self.dataset[index]['data_samples']
+

@@ -1,0 +1,360 @@
+"""tools/train.py, test.py, visualize.py and dist_*.sh on detection and segmentation configs.
+
+The configs are the two demos (configs/demo/) pointed at a tiny synthetic data
+set and shrunk to a few iterations; one training run per task is shared by
+the module (fixtures ``det_run`` and ``seg_run``). Every tool runs as a
+subprocess, as a user runs it.
+"""
+import json
+import os
+import pickle
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from PIL import Image
+from pycocotools import mask as mask_utils
+
+from conftest import REPO_ROOT
+from swiftformer_mm.apis import (ConfigError, draw_predictions, dump_predictions, enable_amp,
+                                 enable_auto_scale_lr, load_run_config, set_resume, task_of)
+from swiftformer_mm.apis.images import collect_images, prepare_out_dir
+from swiftformer_mm.checkpoint import load_checkpoint_file
+
+DET_CLASSES = ('circle', 'triangle', 'square')
+SEG_CLASSES = ('background', ) + DET_CLASSES
+NUM_VAL = 4
+SIZE = 64
+
+# Colours no shape of the synthetic data comes near (their hues are red, green
+# and blue +-40 degrees; the backgrounds are dull), so that drawn masks show.
+DET_PALETTE = [(255, 255, 0), (0, 255, 255), (255, 0, 255)]
+# Demo det config + tiny data; score_thr=0 keeps the boxes of a barely trained
+# model so that there is something to draw.
+DET_CONFIG = """
+_base_ = [{demo!r}]
+data_root = {root!r}
+metainfo = dict(classes=('circle', 'triangle', 'square'), palette={palette!r})
+loader = dict(num_workers=0, persistent_workers=False)
+train_dataloader = dict(**loader, dataset=dict(data_root=data_root, metainfo=metainfo))
+val_dataloader = dict(**loader, dataset=dict(data_root=data_root, metainfo=metainfo))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
+test_evaluator = val_evaluator
+model = dict(test_cfg=dict(rcnn=dict(score_thr=0.0)))
+train_cfg = dict(max_epochs=1, val_interval=1)
+"""
+SEG_CONFIG = """
+_base_ = [{demo!r}]
+data_root = {root!r}
+loader = dict(num_workers=0, persistent_workers=False, dataset=dict(data_root=data_root))
+train_dataloader = dict(batch_size=4, **loader)
+val_dataloader = dict(**loader)
+test_dataloader = val_dataloader
+train_cfg = dict(max_iters=2, val_interval=2)
+"""
+
+
+def run_tool(*args, check=True):
+    """Runs ``tools/<args[0]>`` (a .py with this interpreter, a .sh with bash).
+
+    One OpenMP thread: on a busy 2-core machine torch's default of one thread
+    per core makes these tiny runs several times slower.
+    """
+    tool = REPO_ROOT / 'tools' / args[0]
+    command = [sys.executable, str(tool)] if tool.suffix == '.py' else ['bash', str(tool)]
+    result = subprocess.run([*command, *map(str, args[1:])], capture_output=True, text=True,
+                            cwd=REPO_ROOT, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    if check:
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    return result
+
+
+def printed_path(stdout, label):
+    """The path a tool printed as ``<label>: <path>``."""
+    match = re.search(rf'^{label}: (.+)$', stdout, re.MULTILINE)
+    assert match, f'no "{label}:" line in:\n{stdout[-2000:]}'
+    return Path(match.group(1))
+
+
+def rgb(path):
+    return np.asarray(Image.open(path).convert('RGB')).astype(int)
+
+
+@pytest.fixture(scope='module')
+def data_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp('shapes')
+    run_tool('make_demo_data.py', '--out-dir', root, '--num-train', 8, '--num-val', NUM_VAL,
+             '--size', SIZE, '--overwrite')
+    return root
+
+
+@pytest.fixture(scope='module')
+def det_config(data_root):
+    path = data_root / 'det_tiny.py'
+    path.write_text(DET_CONFIG.format(
+        demo=str(REPO_ROOT / 'configs/demo/maskrcnn_swiftformer_xs_shapes.py'),
+        root=f'{data_root}/coco/', palette=DET_PALETTE))
+    return path
+
+
+@pytest.fixture(scope='module')
+def seg_config(data_root):
+    path = data_root / 'seg_tiny.py'
+    path.write_text(SEG_CONFIG.format(
+        demo=str(REPO_ROOT / 'configs/demo/fpn_swiftformer_xs_shapes.py'),
+        root=f'{data_root}/ade/'))
+    return path
+
+
+def _train(config, work_dir):
+    result = run_tool('train.py', config, '--work-dir', work_dir)
+    checkpoint = Path((work_dir / 'last_checkpoint').read_text().strip())
+    return dict(config=config, work_dir=work_dir, checkpoint=checkpoint, stdout=result.stdout)
+
+
+@pytest.fixture(scope='module')
+def det_run(det_config, tmp_path_factory):
+    return _train(det_config, tmp_path_factory.mktemp('det_work'))
+
+
+@pytest.fixture(scope='module')
+def seg_run(seg_config, tmp_path_factory):
+    return _train(seg_config, tmp_path_factory.mktemp('seg_work'))
+
+
+# --- train.py --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('run, name, classes', [('det_run', 'epoch_1.pth', DET_CLASSES),
+                                                ('seg_run', 'iter_2.pth', SEG_CLASSES)])
+def test_train_writes_a_checkpoint_that_knows_its_classes(run, name, classes, request):
+    run = request.getfixturevalue(run)
+    assert run['checkpoint'] == run['work_dir'] / name and run['checkpoint'].is_file()
+    assert printed_path(run['stdout'], 'checkpoints and logs') == run['work_dir']
+    meta = load_checkpoint_file(run['checkpoint'])['meta']
+    assert tuple(meta['dataset_meta']['classes']) == classes
+
+
+def test_seg_demo_uses_sync_bn_yet_trains_in_one_cpu_process(seg_config):
+    # the run of seg_run succeeded: the Runner reverted SyncBN without a launcher
+    assert Config.fromfile(str(seg_config)).model.decode_head.norm_cfg.type == 'SyncBN'
+
+
+# --- test.py ---------------------------------------------------------------------------------
+
+
+def test_test_det_writes_metrics_pickle_and_drawings(det_run, tmp_path):
+    out = tmp_path / 'predictions.pkl'
+    result = run_tool('test.py', det_run['config'], det_run['checkpoint'], '--work-dir', tmp_path,
+                      '--out', out, '--show-dir', tmp_path / 'painted')
+    metrics = json.loads(printed_path(result.stdout, 'metrics').read_text())
+    assert {'coco/bbox_mAP', 'coco/segm_mAP', 'coco/bbox_mAP_50'} <= set(metrics)
+    predictions = pickle.loads(out.read_bytes())
+    assert len(predictions) == NUM_VAL
+    assert {'bboxes', 'scores', 'labels', 'masks'} <= set(predictions[0]['pred_instances'])
+    drawn = printed_path(result.stdout, 'drawn images')
+    assert drawn == tmp_path / 'painted'
+    assert len(list(drawn.glob('val_*.jpg'))) == NUM_VAL
+
+
+def test_test_seg_writes_metrics_label_maps_and_drawings(seg_run, tmp_path):
+    out = tmp_path / 'label_maps'
+    result = run_tool('test.py', seg_run['config'], seg_run['checkpoint'], '--work-dir', tmp_path,
+                      '--out', out, '--show-dir', tmp_path / 'painted')
+    metrics = json.loads(printed_path(result.stdout, 'metrics').read_text())
+    assert {'mIoU', 'aAcc', 'mAcc'} <= set(metrics)
+    label_maps = sorted(out.glob('*.png'))
+    assert len(label_maps) == NUM_VAL
+    # written in the dataset's own convention: 1=background .. 4=square (reduce_zero_label)
+    values = np.unique(np.concatenate([np.unique(np.asarray(Image.open(p))) for p in label_maps]))
+    assert set(values.tolist()) <= {1, 2, 3, 4}
+    drawn = printed_path(result.stdout, 'drawn images')
+    assert drawn == tmp_path / 'painted' / 'vis_data' / 'vis_image'
+    assert len(list(drawn.glob('*.png'))) == NUM_VAL  # every image, not one in 50
+
+
+def test_dist_train_runs_two_cpu_processes_over_gloo(seg_config, tmp_path):
+    result = run_tool('dist_train.sh', seg_config, 2, '--work-dir', tmp_path, '--cfg-options',
+                      'train_cfg.max_iters=1', 'train_cfg.val_interval=1')
+    assert (tmp_path / 'iter_1.pth').is_file()
+    log = next(tmp_path.glob('*/*.log')).read_text()
+    assert "'backend': 'gloo'" in log and 'Distributed training: True' in log
+    assert 'SyncBN norm config(s) replaced by BN' in result.stdout + result.stderr
+
+
+# --- visualize.py ----------------------------------------------------------------------------
+
+
+def test_visualize_det_folder_draws_one_image_per_input(det_run, data_root, tmp_path):
+    images = sorted((data_root / 'coco' / 'val').glob('*.jpg'))
+    result = run_tool('visualize.py', det_run['config'], det_run['checkpoint'],
+                      data_root / 'coco' / 'val', '--out-dir', tmp_path / 'vis', '--score-thr', 0)
+    assert f'images drawn in {tmp_path / "vis"}' in result.stdout
+    for image in images:
+        drawn, original = rgb(tmp_path / 'vis' / f'{image.stem}.png'), rgb(image)
+        assert drawn.shape == original.shape
+        assert (np.abs(drawn - original).max(axis=-1) > 40).mean() > 0.05
+
+
+def _coco_instances(data_root, file_name):
+    coco = json.loads((data_root / 'coco' / 'annotations' / 'instances_val.json').read_text())
+    image_id = next(i['id'] for i in coco['images'] if i['file_name'] == file_name)
+    return [(a['category_id'] - 1, mask_utils.decode(a['segmentation']).astype(bool))
+            for a in coco['annotations'] if a['image_id'] == image_id]
+
+
+def test_visualize_det_with_gt_draws_the_ground_truth_masks_in_their_class_colours(
+        det_run, data_root, tmp_path):
+    run_tool('visualize.py', det_run['config'], det_run['checkpoint'], '--with-gt',
+             '--out-dir', tmp_path, '--opacity', 1)
+    palette = np.array(DET_PALETTE)
+    for image in sorted((data_root / 'coco' / 'val').glob('*.jpg')):
+        drawn, original = rgb(tmp_path / f'{image.stem}.png'), rgb(image)
+        assert drawn.shape == (SIZE, 2 * SIZE, 3)  # ground truth | prediction
+        ground_truth = drawn[:, :SIZE]
+        instances = _coco_instances(data_root, image.name)
+        if not instances:
+            continue
+        changed = np.abs(ground_truth - original).max(axis=-1) > 40
+        # mask fill in the class colour (mmdet jitters it by up to 64 per channel);
+        # contours, boxes and class names cover the rest of these 64 px images
+        in_colour = {which: np.concatenate([
+            (np.abs(pixels - palette[label]).max(axis=-1) <= 64)[mask]
+            for label, mask in instances]).mean() for which, pixels in (('drawn', ground_truth),
+                                                                        ('input', original))}
+        for label, mask in instances:
+            assert changed[mask].mean() > 0.5
+        assert in_colour['drawn'] > 0.05 and in_colour['input'] < 0.01, (image.name, in_colour)
+
+
+def test_visualize_seg_folder_and_with_gt_paint_the_class_map(seg_run, data_root, tmp_path):
+    val = data_root / 'ade' / 'images' / 'validation'
+    run_tool('visualize.py', seg_run['config'], seg_run['checkpoint'], val,
+             '--out-dir', tmp_path / 'pred', '--opacity', 1)
+    run_tool('visualize.py', seg_run['config'], seg_run['checkpoint'], '--with-gt',
+             '--out-dir', tmp_path / 'gt', '--opacity', 1)
+    palette = np.array(Config.fromfile(str(seg_run['config'])).palette)
+    for image in sorted(val.glob('*.jpg')):
+        prediction = rgb(tmp_path / 'pred' / f'{image.stem}.png')
+        assert prediction.shape == rgb(image).shape
+        # at opacity 1 the class map is the palette itself (class names aside)
+        in_palette = (prediction[:, :, None] == palette[None, None]).all(-1).any(-1)
+        assert in_palette.mean() > 0.7
+        panel = rgb(tmp_path / 'gt' / f'{image.stem}.png')
+        assert panel.shape == (SIZE, 2 * SIZE, 3)
+        labels = np.asarray(Image.open(data_root / 'ade' / 'annotations' / 'validation' /
+                                       f'{image.stem}.png')).astype(int) - 1
+        assert (panel[:, :SIZE] == palette[labels]).all(-1).mean() > 0.8
+
+
+def test_visualize_refuses_a_non_empty_out_dir(det_run, data_root, tmp_path):
+    (tmp_path / 'keep.png').write_bytes(b'precious')
+    result = run_tool('visualize.py', det_run['config'], det_run['checkpoint'],
+                      data_root / 'coco' / 'val', '--out-dir', tmp_path, check=False)
+    assert result.returncode != 0 and 'is not empty; choose a new folder' in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['keep.png']
+
+
+# --- the libraries' inferencers on these configs and checkpoints ---------------------------
+
+
+@pytest.fixture
+def one_thread():
+    """In-process inference on one thread (see :func:`run_tool`)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.usefixtures('one_thread')
+
+def test_det_inferencer_takes_the_shapes_classes_from_the_checkpoint(det_run, data_root):
+    from mmdet.apis import DetInferencer
+    inferencer = DetInferencer(model=str(det_run['config']), weights=str(det_run['checkpoint']),
+                               device='cpu')
+    assert tuple(inferencer.model.dataset_meta['classes']) == DET_CLASSES
+    result = inferencer(str(data_root / 'coco' / 'val' / 'val_00001.jpg'), return_vis=True,
+                        no_save_vis=True)
+    assert result['visualization'][0].shape == (SIZE, SIZE, 3)
+    assert {'labels', 'scores', 'bboxes', 'masks'} <= set(result['predictions'][0])
+    assert tuple(inferencer.visualizer.dataset_meta['classes']) == DET_CLASSES
+
+
+@pytest.mark.usefixtures('one_thread')
+def test_seg_inferencer_takes_the_shapes_classes_from_the_checkpoint(seg_run, data_root):
+    from mmseg.apis import MMSegInferencer
+    inferencer = MMSegInferencer(model=str(seg_run['config']), weights=str(seg_run['checkpoint']),
+                                 device='cpu')
+    assert tuple(inferencer.model.dataset_meta['classes']) == SEG_CLASSES
+    result = inferencer(str(data_root / 'ade' / 'images' / 'validation' / 'val_00001.jpg'),
+                        return_vis=True)
+    assert result['predictions'].shape == (SIZE, SIZE)
+    assert set(np.unique(result['predictions']).tolist()) <= {0, 1, 2, 3}
+    # set from the model when drawing (its own __init__ defaults to Cityscapes)
+    assert tuple(inferencer.visualizer.dataset_meta['classes']) == SEG_CLASSES
+
+
+# --- the config edits behind the flags, in process ------------------------------------------
+
+
+def test_config_task_and_work_dir(det_config, seg_config, tmp_path):
+    assert task_of(load_run_config(str(det_config))) == 'det'
+    cfg = load_run_config(str(seg_config), cfg_options={'train_cfg.max_iters': 7})
+    assert task_of(cfg) == 'seg' and cfg.train_cfg.max_iters == 7
+    assert cfg.work_dir == 'work_dirs/seg_tiny' and cfg.launcher == 'none'
+    other = tmp_path / 'cls.py'
+    other.write_text("default_scope = 'mmpretrain'\n")
+    with pytest.raises(ConfigError, match="default_scope is 'mmpretrain'.*'mmdet'.*'mmseg'"):
+        task_of(load_run_config(str(other)))
+
+
+def test_train_flags_edit_the_config(seg_config):
+    cfg = load_run_config(str(seg_config))
+    set_resume(cfg, 'auto')
+    assert cfg.resume is True and cfg.load_from is None
+    set_resume(cfg, 'work_dirs/x/iter_2.pth')
+    assert cfg.load_from == 'work_dirs/x/iter_2.pth'
+    with pytest.raises(ConfigError, match='auto_scale_lr=dict\\(base_batch_size=N\\)'):
+        enable_auto_scale_lr(cfg)
+    cfg.auto_scale_lr = dict(enable=False, base_batch_size=32)
+    enable_auto_scale_lr(cfg)
+    assert cfg.auto_scale_lr.enable is True
+    with pytest.raises(ConfigError, match='--amp needs a GPU'):
+        enable_amp(cfg)  # these machines have no GPU
+
+
+def test_test_flags_edit_the_config(det_config, seg_config):
+    cfg = load_run_config(str(det_config))
+    with pytest.raises(ConfigError, match='.pkl or .pickle'):
+        dump_predictions(cfg, 'det', 'results.json')
+    dump_predictions(cfg, 'det', 'results.pkl')
+    assert cfg.test_evaluator[-1] == dict(type='DumpDetResults', out_file_path='results.pkl')
+    cfg = load_run_config(str(seg_config))
+    assert 'visualization' not in cfg.default_hooks  # mmseg's default_runtime.py has none
+    draw_predictions(cfg, 'seg', 'painted')
+    assert cfg.default_hooks.visualization == dict(type='SegVisualizationHook', draw=True,
+                                                   interval=1)
+    assert cfg.visualizer.save_dir == 'painted'
+
+
+def test_visualize_inputs_recurse_and_never_collide(tmp_path):
+    for name in ('a/x.jpg', 'a/deep/y.PNG', 'a/notes.txt', 'b/x.jpg'):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b'')
+    pairs = collect_images([tmp_path / 'a'])
+    assert [(p.relative_to(tmp_path).as_posix(), n.as_posix()) for p, n in pairs] == [
+        ('a/deep/y.PNG', 'deep/y.png'), ('a/x.jpg', 'x.png')]
+    with pytest.raises(ValueError, match='would both be drawn to x.png'):
+        collect_images([tmp_path / 'a' / 'x.jpg', tmp_path / 'b'])
+    with pytest.raises(FileNotFoundError, match='input not found: .*missing.jpg'):
+        collect_images([tmp_path / 'missing.jpg'])
+    prepare_out_dir(tmp_path / 'a', overwrite=True)
+    with pytest.raises(FileExistsError, match='pass --overwrite'):
+        prepare_out_dir(tmp_path / 'a', overwrite=False)

@@ -1,0 +1,66 @@
+"""Evaluates a checkpoint of an mmdet or mmseg config (told apart by its ``default_scope``).
+
+The metrics go to ``<work_dir>/<timestamp>/<timestamp>.json`` (printed at
+the end). ``--out`` and ``--show-dir`` follow each library's own tools:
+detection dumps a .pkl of predictions and draws into
+``<work_dir>/<timestamp>/<show_dir>``; segmentation writes PNG label maps into
+the folder ``--out`` and draws into ``<show_dir>/vis_data/vis_image``.
+
+Examples::
+
+    python tools/test.py configs/demo/maskrcnn_swiftformer_xs_shapes.py work_dirs/x/epoch_12.pth
+    python tools/test.py CONFIG CHECKPOINT --out results.pkl --show-dir painted
+    bash tools/dist_test.sh CONFIG CHECKPOINT 8
+"""
+import argparse
+import sys
+
+from mmengine.dist import is_main_process
+
+from swiftformer_mm.apis import (ConfigError, add_runner_args, build_runner, draw_predictions,
+                                 drawn_images_dir, dump_predictions, export_local_rank,
+                                 load_run_config, metrics_file, setup_distributed, task_of)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('config', help='config file (mmdet or mmseg)')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--out', help='also save the predictions: detection, a .pkl file; segmentation, a folder '
+        'of PNG label maps')
+    parser.add_argument(
+        '--show-dir', help='draw the predictions on every test image into this folder (detection: '
+        'under <work_dir>/<timestamp>/ when relative)')
+    add_runner_args(parser)
+    args = parser.parse_args(argv)
+    export_local_rank(args)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        cfg = load_run_config(args.config, args.work_dir, args.cfg_options, args.launcher)
+        task = task_of(cfg)
+        if args.out:
+            dump_predictions(cfg, task, args.out)
+        if args.show_dir:
+            draw_predictions(cfg, task, args.show_dir)
+    except (ConfigError, FileNotFoundError) as error:
+        sys.exit(f'error: {error}')
+    cfg.load_from = args.checkpoint
+    setup_distributed(cfg)
+    runner = build_runner(cfg)
+    runner.test()
+    if is_main_process():
+        print(f'metrics: {metrics_file(runner)}')
+        if args.out:
+            print(f'predictions: {args.out}')
+        if args.show_dir:
+            drawn = drawn_images_dir(runner.work_dir, runner.timestamp, task, args.show_dir)
+            print(f'drawn images: {drawn}')
+
+
+if __name__ == '__main__':
+    main()

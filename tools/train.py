@@ -1,0 +1,58 @@
+"""Trains an mmdet or mmseg config (told apart by its ``default_scope``) with MMEngine's Runner.
+
+Examples::
+
+    python tools/train.py configs/demo/maskrcnn_swiftformer_xs_shapes.py
+    python tools/train.py CONFIG --resume                 # latest checkpoint in the work dir
+    python tools/train.py CONFIG --resume work_dirs/x/epoch_4.pth \
+        --cfg-options train_cfg.max_epochs=24
+    bash tools/dist_train.sh CONFIG 8 --amp --auto-scale-lr
+"""
+import argparse
+import sys
+
+from mmengine.dist import is_main_process
+
+from swiftformer_mm.apis import (ConfigError, add_runner_args, build_runner, enable_amp,
+                                 enable_auto_scale_lr, export_local_rank, load_run_config,
+                                 set_resume, setup_distributed, task_of)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('config', help='config file (mmdet or mmseg)')
+    parser.add_argument(
+        '--resume', nargs='?', const='auto', metavar='CHECKPOINT',
+        help='resume training (optimizer, schedule, iteration) from CHECKPOINT; without '
+        'CHECKPOINT, from the latest checkpoint in the work dir')
+    parser.add_argument('--amp', action='store_true',
+                        help='automatic mixed precision (AmpOptimWrapper; needs a GPU)')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the lr by (GPUs x batch size) / auto_scale_lr.base_batch_size')
+    add_runner_args(parser)
+    args = parser.parse_args(argv)
+    export_local_rank(args)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        cfg = load_run_config(args.config, args.work_dir, args.cfg_options, args.launcher)
+        task_of(cfg)
+        if args.amp:
+            enable_amp(cfg)
+        if args.auto_scale_lr:
+            enable_auto_scale_lr(cfg)
+    except (ConfigError, FileNotFoundError) as error:
+        sys.exit(f'error: {error}')
+    set_resume(cfg, args.resume)
+    setup_distributed(cfg)
+    runner = build_runner(cfg)
+    runner.train()
+    if is_main_process():
+        print(f'checkpoints and logs: {runner.work_dir}')
+
+
+if __name__ == '__main__':
+    main()
