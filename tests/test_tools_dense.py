@@ -64,12 +64,13 @@ def run_tool(*args, check=True):
     """Runs ``tools/<args[0]>`` (a .py with this interpreter, a .sh with bash).
 
     One OpenMP thread: on a busy 2-core machine torch's default of one thread
-    per core makes these tiny runs several times slower.
+    per core makes these tiny runs several times slower. ``PYTHON`` makes the
+    launcher scripts use this interpreter, which need not be first on PATH.
     """
     tool = REPO_ROOT / 'tools' / args[0]
     command = [sys.executable, str(tool)] if tool.suffix == '.py' else ['bash', str(tool)]
     result = subprocess.run([*command, *map(str, args[1:])], capture_output=True, text=True,
-                            cwd=REPO_ROOT, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+                            cwd=REPO_ROOT, env={**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHON': sys.executable})
     if check:
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     return result
