@@ -180,6 +180,17 @@ def test_test_seg_writes_metrics_label_maps_and_drawings(seg_run, tmp_path):
     assert len(list(drawn.glob('*.png'))) == NUM_VAL  # every image, not one in 50
 
 
+def test_train_stops_before_building_anything_when_pretrained_weights_are_missing(tmp_path):
+    config = REPO_ROOT / 'configs' / 'maskrcnn_swiftformer_xs_coco.py'
+    result = subprocess.run([sys.executable, str(REPO_ROOT / 'tools' / 'train.py'), str(config),
+                             '--work-dir', str(tmp_path / 'run')], capture_output=True, text=True,
+                            cwd=tmp_path)  # neither checkpoints/ nor data/coco/ exist here
+    assert result.returncode != 0
+    assert "pretrained weights not found: 'checkpoints/SwiftFormer_XS.pth'" in result.stderr
+    assert '--cfg-options model.backbone.init_cfg=None' in result.stderr
+    assert 'Traceback' not in result.stderr and not (tmp_path / 'run').exists()
+
+
 def test_dist_train_runs_two_cpu_processes_over_gloo(seg_config, tmp_path):
     result = run_tool('dist_train.sh', seg_config, 2, '--work-dir', tmp_path, '--cfg-options',
                       'train_cfg.max_iters=1', 'train_cfg.val_interval=1')

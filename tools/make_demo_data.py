@@ -34,8 +34,9 @@ Label conventions:
   ``SEG_CLASSES`` = (background, circle, triangle, square) = 0..3, and
   nothing is ignored. Use mmseg's ``BaseSegDataset`` with
   ``img_suffix='.jpg'``, ``seg_map_suffix='.png'`` and
-  ``metainfo=dict(classes=SEG_CLASSES, palette=SEG_PALETTE)``: the
-  ``ADE20KDataset`` class rejects class names outside its own 150.
+  ``metainfo=dict(classes=SEG_CLASSES)``: the ``ADE20KDataset`` class
+  rejects class names outside its own 150. The demo configs in
+  ``configs/demo/`` do this and choose the colours the results are drawn in.
 
 Generation is deterministic: image ``i`` of a split is drawn from
 ``numpy.random.default_rng([seed, split_index, i])``, so the same arguments
@@ -61,9 +62,7 @@ from PIL import Image, ImageDraw
 from pycocotools import mask as mask_utils
 
 CLASSES = ('circle', 'triangle', 'square')
-PALETTE = ((220, 50, 50), (50, 180, 70), (60, 90, 220))
 SEG_CLASSES = ('background', ) + CLASSES
-SEG_PALETTE = ((120, 120, 120), ) + PALETTE
 
 # Fill hue (degrees) of each class; a shape's hue is jittered around it.
 CLASS_HUES = (0.0, 120.0, 240.0)

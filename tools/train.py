@@ -13,8 +13,8 @@ import sys
 
 from mmengine.dist import is_main_process
 
-from swiftformer_mm.apis import (ConfigError, add_runner_args, build_runner, enable_amp,
-                                 enable_auto_scale_lr, export_local_rank, load_run_config,
+from swiftformer_mm.apis import (ConfigError, add_runner_args, build_runner, check_backbone_weights,
+                                 enable_amp, enable_auto_scale_lr, export_local_rank, load_run_config,
                                  set_resume, setup_distributed, task_of)
 
 
@@ -40,6 +40,7 @@ def main(argv=None):
     try:
         cfg = load_run_config(args.config, args.work_dir, args.cfg_options, args.launcher)
         task_of(cfg)
+        check_backbone_weights(cfg)  # the Runner initialises weights before resuming too
         if args.amp:
             enable_amp(cfg)
         if args.auto_scale_lr:

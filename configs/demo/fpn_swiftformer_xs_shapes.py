@@ -12,7 +12,8 @@ custom_imports = dict(imports=['swiftformer_mm'], allow_failed_imports=False)
 
 # label PNGs hold 1=background, 2..4=shapes; reduce_zero_label maps them to 0..3
 classes = ('background', 'circle', 'triangle', 'square')
-palette = [(80, 80, 80), (220, 20, 60), (0, 160, 60), (30, 90, 230)]
+# drawing colours unlike the shapes' own red, green and blue fills, so the class map stands out
+palette = [(40, 40, 40), (255, 210, 0), (230, 0, 230), (0, 220, 220)]
 data_root = 'data/shapes/ade/'
 width = 128  # channels of the neck and head (256 and 128 in the paper configs)
 

@@ -10,7 +10,8 @@ _base_ = [
 custom_imports = dict(imports=['swiftformer_mm'], allow_failed_imports=False)
 
 classes = ('circle', 'triangle', 'square')
-palette = [(220, 20, 60), (0, 160, 60), (30, 90, 230)]
+# drawing colours unlike the shapes' own red, green and blue fills, so masks stand out
+palette = [(255, 210, 0), (230, 0, 230), (0, 220, 220)]
 image_size = 160
 data_root = 'data/shapes/coco/'
 width = 64  # channels of the neck and heads (256 in the paper configs)

@@ -1,6 +1,6 @@
 """What ``tools/train.py``, ``test.py`` and ``visualize.py`` do, importable (and tested) here."""
 from .cli import add_runner_args, export_local_rank
-from .config import ConfigError, load_config, load_run_config
+from .config import ConfigError, check_backbone_weights, load_config, load_run_config
 from .distributed import setup_distributed
 from .outputs import draw_predictions, drawn_images_dir, dump_predictions
 from .runner import build_runner, metrics_file
@@ -8,7 +8,7 @@ from .task import TASKS, task_of
 from .train_options import enable_amp, enable_auto_scale_lr, set_resume
 
 __all__ = [
-    'ConfigError', 'TASKS', 'add_runner_args', 'build_runner', 'draw_predictions',
+    'ConfigError', 'TASKS', 'add_runner_args', 'build_runner', 'check_backbone_weights', 'draw_predictions',
     'drawn_images_dir', 'dump_predictions', 'enable_amp', 'enable_auto_scale_lr',
     'export_local_rank', 'load_config', 'load_run_config', 'metrics_file', 'set_resume',
     'setup_distributed', 'task_of'

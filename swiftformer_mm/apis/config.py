@@ -4,6 +4,8 @@ from typing import Optional
 
 from mmengine.config import Config
 
+from ..checkpoint import CheckpointError, check_pretrained_exists
+
 
 class ConfigError(ValueError):
     """A config (or a command-line option applied to it) that the tools cannot run."""
@@ -34,3 +36,18 @@ def load_run_config(path: str,
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(path))[0])
     return cfg
+
+
+def check_backbone_weights(cfg: Config) -> None:
+    """Fails before anything is built when a SwiftFormer backbone's pretrained file is missing.
+
+    Raises:
+        ConfigError: naming the path and what to do.
+    """
+    backbone = cfg.get('model', {}).get('backbone') or {}
+    init_cfg = backbone.get('init_cfg') or {}
+    if backbone.get('type') == 'SwiftFormer' and init_cfg.get('type') == 'Pretrained':
+        try:
+            check_pretrained_exists(init_cfg['checkpoint'])
+        except CheckpointError as error:
+            raise ConfigError(str(error)) from None

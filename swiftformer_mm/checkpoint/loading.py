@@ -93,6 +93,16 @@ def load_backbone_weights(model: nn.Module, state_dict: dict, source: str) -> No
               level=logging.WARNING if report else logging.INFO)
 
 
+def check_pretrained_exists(checkpoint: str) -> None:
+    """Raises :class:`CheckpointError` saying what to do when the backbone's weights are missing."""
+    if not os.path.isfile(checkpoint):
+        raise CheckpointError(
+            f'SwiftFormer pretrained weights not found: {checkpoint!r} (resolved: '
+            f'{os.path.abspath(checkpoint)}). Put the official ImageNet checkpoint there (README, '
+            '"Pretrained weights"), point model.backbone.init_cfg.checkpoint at your copy, or train '
+            'from scratch with --cfg-options model.backbone.init_cfg=None')
+
+
 def load_pretrained(model: nn.Module, checkpoint: str, use_ema: bool = False,
                     prefix: Optional[str] = None, map_location: Optional[str] = None) -> None:
     """Loads a checkpoint file into the backbone ``model`` (``init_cfg`` of type ``Pretrained``).
@@ -101,12 +111,7 @@ def load_pretrained(model: nn.Module, checkpoint: str, use_ema: bool = False,
     ``PretrainedInit``; weights are always read onto the CPU and copied into
     the model's own device.
     """
-    if not os.path.isfile(checkpoint):
-        raise CheckpointError(
-            f'SwiftFormer pretrained weights not found: {checkpoint!r} (resolved: '
-            f'{os.path.abspath(checkpoint)}). Put the official ImageNet checkpoint there (README, '
-            '"Pretrained weights"), point model.backbone.init_cfg.checkpoint at your copy, or train '
-            'from scratch with --cfg-options model.backbone.init_cfg=None')
+    check_pretrained_exists(checkpoint)
     raw = load_checkpoint_file(checkpoint)
     state_dict, fmt = backbone_state_dict(select_state_dict(raw, use_ema), prefix)
     if fmt == 'hf':
