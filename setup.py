@@ -13,5 +13,7 @@ setup(
     extras_require={
         'det': ['mmcv>=2.0.0,<2.2.0', 'mmdet>=3.0.0,<3.4.0'],
         'seg': ['mmcv>=2.0.0,<2.2.0', 'mmsegmentation>=1.0.0,<1.3.0', 'ftfy', 'regex'],
+        'onnx': ['onnx', 'onnxruntime'],
+        'benchmark': ['transformers>=4.30', 'matplotlib'],
     },
 )

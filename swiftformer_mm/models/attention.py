@@ -13,20 +13,22 @@ L2-normalisation of ``alpha`` over tokens is the official v2 behaviour; the v1
 code (and the HF transformers port) took a softmax over a size-1 axis instead,
 which makes every weight 1.
 
-The module works directly on NCHW feature maps: the linear layers run as 1x1
-convolutions on views of their (out, in) weights, so there is no permute to
-tokens and back, and the parameters keep the shapes of the official
-``nn.Linear`` layers (checkpoints load unchanged).
+The module works directly on NCHW-shaped feature maps, in either memory
+format: the linear layers run as 1x1 convolutions (matrix products on
+channels-last maps, see :func:`.ops.pointwise`) on their (out, in) weights, so
+there is no permute to tokens and back, and the parameters keep the shapes
+of the official ``nn.Linear`` layers (checkpoints load unchanged).
 """
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .ops import pointwise
+
 
 def _pointwise(x: torch.Tensor, linear: nn.Linear) -> torch.Tensor:
-    """Applies ``linear`` to every pixel of the NCHW map ``x`` (a 1x1 conv)."""
-    weight = linear.weight
-    return F.conv2d(x, weight.view(*weight.shape, 1, 1), linear.bias)
+    """Applies ``linear`` to every pixel of the map ``x`` (a 1x1 conv)."""
+    return pointwise(x, linear.weight, linear.bias)
 
 
 class EfficientAdditiveAttention(nn.Module):

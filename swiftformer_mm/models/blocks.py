@@ -10,15 +10,7 @@ import torch.utils.checkpoint
 
 from .attention import EfficientAdditiveAttention
 from .norm import build_norm
-
-
-def drop_path(x: torch.Tensor, rate: float, training: bool) -> torch.Tensor:
-    """Stochastic depth: zeroes whole samples of a residual branch."""
-    if rate == 0.0 or not training:
-        return x
-    keep = 1.0 - rate
-    mask = x.new_empty((x.shape[0], ) + (1, ) * (x.ndim - 1)).bernoulli_(keep)
-    return x * mask.div_(keep)
+from .ops import pointwise_mlp, scaled_residual
 
 
 class ConvEncoder(nn.Module):
@@ -26,7 +18,9 @@ class ConvEncoder(nn.Module):
 
     Used twice in the paper: as the stage's conv encoder (``hidden_dim = 4C``)
     and as the SwiftFormer encoder's local representation (``hidden_dim = C``).
-    Neither has stochastic depth in the official code.
+    Neither has stochastic depth in the official code. The 1x1 convs keep
+    their ``nn.Conv2d`` parameters and run through :func:`.ops.pointwise_mlp`;
+    GELU is the exact one.
 
     Args:
         dim (int): Number of channels C.
@@ -39,13 +33,12 @@ class ConvEncoder(nn.Module):
         self.dwconv = nn.Conv2d(dim, dim, 3, padding=1, groups=dim)
         self.norm = build_norm(norm_cfg, dim)
         self.pwconv1 = nn.Conv2d(dim, hidden_dim, 1)
-        self.act = nn.GELU()
         self.pwconv2 = nn.Conv2d(hidden_dim, dim, 1)
         self.layer_scale = nn.Parameter(torch.ones(dim, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branch = self.pwconv2(self.act(self.pwconv1(self.norm(self.dwconv(x)))))
-        return x + self.layer_scale * branch
+        return pointwise_mlp(self.norm(self.dwconv(x)), self.pwconv1, self.pwconv2, residual=x,
+                             scale=self.layer_scale)
 
 
 class Mlp(nn.Module):
@@ -55,11 +48,10 @@ class Mlp(nn.Module):
         super().__init__()
         self.norm = build_norm(norm_cfg, dim)
         self.fc1 = nn.Conv2d(dim, hidden_dim, 1)
-        self.act = nn.GELU()
         self.fc2 = nn.Conv2d(hidden_dim, dim, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.act(self.fc1(self.norm(x))))
+        return pointwise_mlp(self.norm(x), self.fc1, self.fc2)
 
 
 class SwiftFormerEncoder(nn.Module):
@@ -88,8 +80,9 @@ class SwiftFormerEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.local_representation(x)
-        x = x + drop_path(self.layer_scale_1 * self.attn(x), self.drop_path_rate, self.training)
-        return x + drop_path(self.layer_scale_2 * self.mlp(x), self.drop_path_rate, self.training)
+        rate, training = self.drop_path_rate, self.training
+        x = scaled_residual(x, self.attn(x), self.layer_scale_1, rate, training)
+        return scaled_residual(x, self.mlp(x), self.layer_scale_2, rate, training)
 
 
 class Downsample(nn.Module):

@@ -15,7 +15,24 @@ from mmengine.model.weight_init import trunc_normal_
 from mmengine.registry import MODELS
 
 from .blocks import Stage, Stem
+from .deploy import deploy_stage, deploy_stem
 from .norm import build_norm
+
+
+class _ContiguousOutput(torch.autograd.Function):
+    """``x.contiguous()`` of a channels-last map, whose gradient goes back channels-last.
+
+    Without it the NCHW gradient of the returned map would flow through the
+    whole channels-last network, every backward op mixing memory formats.
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.contiguous()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.contiguous(memory_format=torch.channels_last)
 
 
 @MODELS.register_module()
@@ -44,6 +61,12 @@ class SwiftFormer(BaseModule):
             Defaults to 0.
         layer_scale_init_value (float): Initial value of the layer scales of
             the attention and MLP branches. Defaults to 1e-5.
+        channels_last (bool): Compute in channels-last memory format (NHWC):
+            the input is converted on entry, the 1x1 convs run as plain
+            matrix products and the depth-wise convs take their fast NHWC
+            kernels; the outputs are returned contiguous (NCHW) as before.
+            Same results either way (up to float rounding), faster on CPUs
+            (see ``tools/benchmark.py``). Defaults to True.
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH)``
             loads official, timm, HF transformers, mmdet/mmseg or this
             project's checkpoints; add ``use_ema=True`` for the official EMA
@@ -80,6 +103,7 @@ class SwiftFormer(BaseModule):
                  with_cp: bool = False,
                  drop_path_rate: float = 0.0,
                  layer_scale_init_value: float = 1e-5,
+                 channels_last: bool = True,
                  init_cfg: Union[dict, None] = None):
         super().__init__(init_cfg=init_cfg)
         self.depths, self.widths = self._parse_arch(arch)
@@ -89,6 +113,8 @@ class SwiftFormer(BaseModule):
             raise ValueError(f'frozen_stages must be in [-1, {num_stages}], got {frozen_stages}')
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
+        self.channels_last = channels_last
+        self.deployed = False
 
         self.stem = Stem(self.widths[0], norm_cfg)
         total_blocks = sum(self.depths)
@@ -147,12 +173,15 @@ class SwiftFormer(BaseModule):
         return tuple(parsed)
 
     def forward(self, x: torch.Tensor) -> tuple:
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         x = self.stem(x)
         outs = []
         for i, stage in enumerate(self.stages):
             x = stage(x)
             if i in self.out_indices:
-                outs.append(getattr(self, f'norm{i}')(x))
+                out = getattr(self, f'norm{i}')(x)
+                outs.append(_ContiguousOutput.apply(out) if self.channels_last else out)
         return tuple(outs)
 
     def _frozen_modules(self):
@@ -171,7 +200,40 @@ class SwiftFormer(BaseModule):
             for param in module.parameters():
                 param.requires_grad = False
 
+    def switch_to_deploy(self) -> 'SwiftFormer':
+        """Folds every BatchNorm inside the stages, every layer scale and the
+        attention's linear maps into convolutions, in place; returns ``self``.
+
+        The outputs stay the same up to float rounding (below 1e-4, see
+        ``tests/test_deploy.py``), with fewer layers and parameters. The
+        output norms (``norm0..3``) stay as they are. Only a model in eval
+        mode can be switched (a ``RuntimeError`` otherwise: the folded
+        statistics are the running ones), and the deploy form cannot be
+        trained: ``train()`` raises, ``eval()`` works. ``with_cp`` is dropped
+        (checkpointing only matters for a backward pass). Switch after
+        loading weights: the deploy form has other parameter names, so
+        training-form checkpoints do not load into it. Calling it again
+        does nothing.
+        """
+        if self.deployed:
+            return self
+        training = [name or 'the backbone' for name, m in self.named_modules() if m.training]
+        if training:
+            raise RuntimeError('switch_to_deploy() folds the BatchNorm running statistics and needs '
+                               f'the model in eval mode; call .eval() first ({training[0]} is in '
+                               'training mode)')
+        with torch.no_grad():
+            self.stem = deploy_stem(self.stem)
+            for stage in self.stages:
+                deploy_stage(stage)
+        self.deployed = True
+        return self
+
     def train(self, mode: bool = True):
+        if mode and getattr(self, 'deployed', False):
+            raise RuntimeError('this SwiftFormer was switched to its deploy form (switch_to_deploy()), '
+                               'which cannot be trained: build the model again and load the '
+                               'training-form weights to train')
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:

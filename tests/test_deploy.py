@@ -1,0 +1,222 @@
+"""The deploy form computes what the training form computes, with fewer layers.
+
+``SwiftFormer.switch_to_deploy()`` folds BatchNorms, layer scales and the
+attention's linear maps into convolutions; ``swiftformer_mm.deploy`` does it
+for every SwiftFormer inside a detector or segmentor. Also a smoke test of
+``tools/benchmark.py``, which times both forms.
+"""
+import copy
+import importlib.util
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from conftest import DATA_DIR, REPO_ROOT, SHARED_GOLDEN
+from swiftformer_mm import SwiftFormer
+from swiftformer_mm.deploy import switch_to_deploy
+
+TOLERANCE = 1e-4
+TINY = dict(depths=[1, 2, 2, 1], widths=[8, 16, 24, 32])
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Small tensors gain nothing from more threads, and on a shared CPU they lose a lot."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def randomise_statistics(model: nn.Module) -> nn.Module:
+    """BN statistics, BN affines and layer scales away from their initial values,
+    so that folding them is not a no-op."""
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.3, 0.3)
+        for name, param in model.named_parameters():
+            if 'layer_scale' in name:
+                param.uniform_(0.2, 1.0)
+    return model
+
+
+def max_difference(outputs, expected):
+    assert len(outputs) == len(expected)
+    for out, ref in zip(outputs, expected):
+        assert out.shape == ref.shape
+    return max((out - ref).abs().max().item() for out, ref in zip(outputs, expected))
+
+
+def load_golden(case):
+    folder = DATA_DIR / 'golden'
+    if not (folder / f'{case}_golden.pth').exists():
+        folder = SHARED_GOLDEN
+        if not (folder / f'{case}_golden.pth').exists():
+            pytest.skip(f'{case} golden files are neither in the repo nor in {SHARED_GOLDEN}')
+    golden = torch.load(folder / f'{case}_golden.pth', weights_only=True)
+    meta = golden['meta']
+    model = SwiftFormer(
+        arch=dict(depths=meta['layers'], widths=meta['embed_dims']),
+        init_cfg=dict(type='Pretrained', checkpoint=str(folder / meta['checkpoint'])))
+    model.init_weights()
+    return model.eval(), golden
+
+
+@pytest.mark.parametrize('case', ['tiny_dense', 'xs_dense'])
+def test_deploy_form_reproduces_the_official_outputs(case):
+    model, golden = load_golden(case)
+    model.switch_to_deploy()
+    for sample in golden['cases']:
+        with torch.no_grad():
+            assert max_difference(model(sample['input']), sample['outputs']) < TOLERANCE
+
+
+@pytest.fixture(scope='module', params=[True, False], ids=['channels_last', 'nchw'])
+def xs_pair(request):
+    """The XS training form with random statistics, and its deploy form; both compute in
+    channels-last memory (the default: 1x1 convs as matrix products) or both in NCHW."""
+    torch.manual_seed(0)
+    model = randomise_statistics(SwiftFormer(arch='xs', channels_last=request.param)).eval()
+    return model, copy.deepcopy(model).switch_to_deploy()
+
+
+@pytest.mark.parametrize('size', [(224, 224), (97, 131)])
+@pytest.mark.parametrize('batch', [1, 3])
+def test_deploy_form_matches_training_form(xs_pair, size, batch):
+    model, deployed = xs_pair
+    x = torch.rand(batch, 3, *size)
+    before = x.clone()
+    with torch.no_grad():
+        outputs = deployed(x)
+        assert max_difference(outputs, model(x)) < TOLERANCE
+    assert all(out.is_contiguous() for out in outputs)
+    assert torch.equal(x, before)  # in-place work stays inside the model
+
+
+def test_deploy_form_keeps_only_the_output_norms_and_has_fewer_modules_and_parameters(xs_pair):
+    model, deployed = xs_pair
+    norms = {name for name, m in deployed.named_modules() if isinstance(m, nn.BatchNorm2d)}
+    assert norms == {'norm0', 'norm1', 'norm2', 'norm3'}
+    assert not any(name.startswith(('stem', 'stages')) and 'layer_scale' in name
+                   for name, _ in deployed.named_parameters())
+    assert len(list(deployed.modules())) < len(list(model.modules()))
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(deployed) < count(model)
+
+
+def test_switching_needs_eval_mode_and_the_result_cannot_be_trained():
+    model = SwiftFormer(arch=TINY)
+    with pytest.raises(RuntimeError, match='eval mode'):
+        model.switch_to_deploy()
+    model.eval().switch_to_deploy()
+    with pytest.raises(RuntimeError, match='cannot be trained'):
+        model.train()
+    assert model.eval() is model and model.deployed
+    # switching again changes nothing
+    before = model.state_dict()
+    model.switch_to_deploy()
+    assert model.state_dict().keys() == before.keys()
+
+
+def test_with_cp_and_frozen_stages_models_switch_too():
+    torch.manual_seed(0)
+    model = randomise_statistics(SwiftFormer(arch=TINY, with_cp=True, frozen_stages=2)).eval()
+    x = torch.rand(2, 3, 45, 61)
+    with torch.no_grad():
+        expected = model(x)
+        outputs = model.switch_to_deploy()(x)
+    assert max_difference(outputs, expected) < TOLERANCE
+    assert not any(stage.with_cp for stage in model.stages)
+
+
+def test_switch_to_deploy_needs_a_swiftformer_inside():
+    with pytest.raises(ValueError, match='contains no SwiftFormer'):
+        switch_to_deploy(nn.Sequential(nn.Conv2d(3, 8, 3)))
+
+
+def _predictions(detector, batch):
+    with torch.no_grad():
+        return detector.test_step(batch)
+
+
+def test_a_whole_detector_switches_and_predicts_the_same():
+    from mmdet.registry import MODELS
+    from mmdet.testing import demo_mm_inputs
+    cfg = Config.fromfile(REPO_ROOT / 'configs' / 'demo' / 'maskrcnn_swiftformer_xs_shapes.py')
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    detector = MODELS.build(cfg.model)
+    detector.init_weights()
+    randomise_statistics(detector.backbone)
+    detector.eval()
+    batch = demo_mm_inputs(batch_size=2, image_shapes=[(3, 96, 128), (3, 80, 112)], num_items=[1, 2],
+                           num_classes=3, with_mask=True)
+    expected = _predictions(detector, batch)
+    assert switch_to_deploy(detector) is detector and detector.backbone.deployed
+    for got, ref in zip(_predictions(detector, batch), expected):
+        got, ref = got.pred_instances, ref.pred_instances
+        assert len(got) == len(ref) > 0
+        assert torch.equal(got.labels, ref.labels)
+        for key in ('bboxes', 'scores'):
+            assert (got[key] - ref[key]).abs().max() < TOLERANCE, key
+        assert (got.masks != ref.masks).float().mean() < 1e-3  # binarised: a pixel may flip
+
+
+BENCHMARK_ARGS = ['--arch', 'xs', '--sizes', '64x64', '--reps', '2', '--warmup', '1', '--threads', '1',
+                  '--batch', '2', '--train-batch', '2', '--matmul-size', '256']
+SWIFTFORMER_ROWS = {('SwiftFormer-XS', 'train form'), ('SwiftFormer-XS', 'train form, NCHW'),
+                    ('SwiftFormer-XS', 'deploy')}
+BASELINE_ROWS = {('ResNet-18', 'mmdet'), ('ResNet-50', 'mmdet')}
+HF_ROW = ('HF SwiftFormer-XS', 'transformers')
+
+
+def check_report(report, with_hf):
+    rows = {(r['model'], r['variant']): r for r in report['results']}
+    expected = SWIFTFORMER_ROWS | BASELINE_ROWS | ({HF_ROW} if with_hf else set())
+    assert set(rows) == expected
+    for row in rows.values():
+        assert row['size'] == [64, 64] and row['gmacs'] > 0
+        assert 0 < row['latency_ms']['min'] <= row['latency_ms']['median'] <= row['latency_ms']['max']
+        assert row['throughput_img_s'] > 0 and row['matmul_fraction'] > 0
+    skipped = [note for note in report['notes'] if 'skipped' in note and 'transformers' in note]
+    if with_hf:
+        assert not skipped and rows[('SwiftFormer-XS', 'deploy')]['speedup_vs_hf'] > 0
+    else:
+        assert skipped
+    return rows
+
+
+def test_benchmark_tool_times_every_model_in_this_environment(tmp_path):
+    out = tmp_path / 'bench.json'
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / 'tools' / 'benchmark.py'), *BENCHMARK_ARGS, '--out-json',
+         str(out), '--out-png', str(tmp_path / 'bench.png')],
+        capture_output=True, text=True, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr
+    with_hf = importlib.util.find_spec('transformers') is not None
+    rows = check_report(json.loads(out.read_text()), with_hf)
+    assert '| 64x64 | fp32 | SwiftFormer-XS | deploy |' in result.stdout
+    assert (tmp_path / 'bench.png').stat().st_size > 0
+    # the trainable forms have a training step with its peak memory; the deploy form has none
+    assert rows[('SwiftFormer-XS', 'train form')]['train_ms']['median'] > 0
+    assert rows[('SwiftFormer-XS', 'train form')]['train_peak_mib'] > 0
+    assert 'train_ms' not in rows[('SwiftFormer-XS', 'deploy')]
+
+
+def test_benchmark_tool_reports_hf_as_skipped_without_transformers(monkeypatch):
+    spec = importlib.util.spec_from_file_location('benchmark_tool', REPO_ROOT / 'tools' / 'benchmark.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    monkeypatch.setitem(sys.modules, 'transformers', None)  # import transformers -> ImportError
+    report = tool.main(BENCHMARK_ARGS + ['--no-train'])
+    check_report(report, with_hf=False)
