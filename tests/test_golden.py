@@ -4,6 +4,10 @@ Reference outputs come from the official implementation with randomised
 weights, BN statistics and layer scales (see ``tests/data/golden`` and
 ``../shared/golden/README.md``). Checkpoints load through ``init_cfg``
 exactly as a user's config would.
+
+Every fp32 way of running the backbone is checked: channels-last (the
+default) and NCHW memory, with autograd recording (no in-place ops) or not,
+and the deploy form of ``switch_to_deploy()`` in both layouts.
 """
 import pytest
 import torch
@@ -14,6 +18,15 @@ from swiftformer_mm import SwiftFormer
 from swiftformer_mm.checkpoint import load_checkpoint_file
 
 TOLERANCE = 1e-4
+# mode -> (channels_last, deploy, autograd)
+MODES = {
+    'channels_last': (True, False, False),
+    'channels_last_autograd': (True, False, True),
+    'nchw': (False, False, False),
+    'nchw_autograd': (False, False, True),
+    'deploy': (True, True, False),
+    'deploy_nchw': (False, True, False),
+}
 
 
 def _golden_dir(case):
@@ -25,7 +38,7 @@ def _golden_dir(case):
     return SHARED_GOLDEN
 
 
-def _load_case(case, **init_options):
+def _load_case(case, mode='channels_last', **init_options):
     folder = _golden_dir(case)
     golden = torch.load(folder / f'{case}_golden.pth', weights_only=True)
     meta = golden['meta']
@@ -33,9 +46,18 @@ def _load_case(case, **init_options):
     model = SwiftFormer(
         arch=dict(depths=meta['layers'], widths=meta['embed_dims']),
         out_norm_cfg=out_norm_cfg,
+        channels_last=MODES[mode][0],
         init_cfg=dict(type='Pretrained', checkpoint=str(folder / meta['checkpoint']), **init_options))
     model.init_weights()
-    return model.eval(), golden, folder / meta['checkpoint']
+    model.eval()
+    if MODES[mode][1]:
+        model.switch_to_deploy()
+    return model, golden, folder / meta['checkpoint']
+
+
+def _run(model, x, mode):
+    with torch.set_grad_enabled(MODES[mode][2]):
+        return [out.detach() for out in model(x)]
 
 
 def _max_error(outputs, expected):
@@ -47,21 +69,20 @@ def _max_error(outputs, expected):
     return max(errors)
 
 
+@pytest.mark.parametrize('mode', MODES)
 @pytest.mark.parametrize('case', ['tiny_dense', 'xs_dense'])
-def test_dense_outputs_match_official(case):
-    model, golden, _ = _load_case(case)
+def test_dense_outputs_match_official(case, mode):
+    model, golden, _ = _load_case(case, mode)
     for sample in golden['cases']:
-        with torch.no_grad():
-            outputs = model(sample['input'])
-        assert _max_error(outputs, sample['outputs']) < TOLERANCE
+        assert _max_error(_run(model, sample['input'], mode), sample['outputs']) < TOLERANCE
 
 
-def test_classification_stages_and_logits_match_official():
-    model, golden, checkpoint_path = _load_case('tiny_cls')
+@pytest.mark.parametrize('mode', MODES)
+def test_classification_stages_and_logits_match_official(mode):
+    model, golden, checkpoint_path = _load_case('tiny_cls', mode)
     head = load_checkpoint_file(checkpoint_path)['model']
     for sample in golden['cases']:
-        with torch.no_grad():
-            stages = model(sample['input'])
+        stages = _run(model, sample['input'], mode)
         assert _max_error(stages, sample['stages']) < TOLERANCE
         # the official classifier on top of our last stage gives the official logits
         pooled = F.batch_norm(stages[-1], head['norm.running_mean'], head['norm.running_var'],
