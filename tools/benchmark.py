@@ -223,6 +223,18 @@ def inference_fn(model: nn.Module, batch: int, size, device, dtype_name) -> Call
     return forward
 
 
+def autocast_deviation(model: nn.Module, size, device, dtype_name) -> float:
+    """Largest deviation of the autocast outputs from the fp32 ones, relative to the largest
+    fp32 output value, over all returned maps of one random batch-1 image."""
+    x = torch.rand(1, 3, *size, device=device)
+    with torch.no_grad():
+        reference = model(x)
+        with autocast(device, dtype_name):
+            outputs = model(x)
+    return max(((out.float() - ref).abs().max() / ref.abs().max()).item()
+               for out, ref in zip(outputs, reference))
+
+
 def training_fn(model: nn.Module, batch: int, size, device, dtype_name) -> Callable[[], None]:
     """One forward and backward (no optimizer step) in training mode."""
     model.train()
@@ -245,6 +257,8 @@ def measure(candidates: List[Candidate], size, device, dtype_name, args) -> List
         model = cand.build().to(device)
         rows[key] = dict(model=cand.model, variant=cand.variant, size=list(size), dtype=dtype_name,
                          device=device.type, params_m=sum(p.numel() for p in model.parameters()) / 1e6)
+        if dtype_name != 'fp32':
+            rows[key]['max_rel_dev'] = autocast_deviation(model, size, device, dtype_name)
         runner = torch.compile(model, dynamic=False) if cand.compile else model
         latency[key] = inference_fn(runner, 1, size, device, dtype_name)
         throughput[key] = inference_fn(runner, args.batch, size, device, dtype_name)
@@ -269,17 +283,28 @@ def measure(candidates: List[Candidate], size, device, dtype_name, args) -> List
     return list(rows.values())
 
 
-def add_ratios_to_hf(rows: List[dict]) -> None:
-    """``speedup_vs_hf``: HF's time / this row's time, same size and dtype, same arch."""
-    hf_rows = {(r['model'].replace('HF ', ''), tuple(r['size']), r['dtype']): r
-               for r in rows if r['model'].startswith('HF ')}
+def add_ratios(rows: List[dict]) -> None:
+    """Speed-ups of every SwiftFormer row over baselines timed at the same size and dtype.
+
+    ``speedup_vs_hf`` (and ``train_speedup_vs_hf``): HF's time of the same
+    arch / this row's time; ``speedup_vs_r50``: ResNet-50's latency / this
+    row's latency.
+    """
+    def key(row, model):
+        return model, tuple(row['size']), row['dtype']
+
+    by_key = {key(r, r['model']): r for r in rows}
     for row in rows:
-        hf = hf_rows.get((row['model'], tuple(row['size']), row['dtype']))
-        if hf is None or row is hf:
+        if not row['model'].startswith('SwiftFormer'):
             continue
-        row['speedup_vs_hf'] = hf['latency_ms']['median'] / row['latency_ms']['median']
-        if 'train_ms' in row:
-            row['train_speedup_vs_hf'] = hf['train_ms']['median'] / row['train_ms']['median']
+        hf = by_key.get(key(row, 'HF ' + row['model']))
+        if hf is not None:
+            row['speedup_vs_hf'] = hf['latency_ms']['median'] / row['latency_ms']['median']
+            if 'train_ms' in row and 'train_ms' in hf:
+                row['train_speedup_vs_hf'] = hf['train_ms']['median'] / row['train_ms']['median']
+        r50 = by_key.get(key(row, 'ResNet-50'))
+        if r50 is not None:
+            row['speedup_vs_r50'] = r50['latency_ms']['median'] / row['latency_ms']['median']
 
 
 def _ms(stats: Optional[dict]) -> str:
@@ -296,8 +321,8 @@ def markdown_table(rows: List[dict]) -> str:
     lines = [
         '| input | dtype | model | variant | GMACs | params (M) | latency b1, ms: median (IQR) '
         '| throughput, img/s (batch) | train step, ms: median (IQR) (batch) | train peak MiB '
-        '| b1 peak MiB | % of matmul rate | x vs HF (latency / train) |',
-        '|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+        '| b1 peak MiB | % of matmul rate | x vs HF (latency / train) | x vs R50 | dev. vs fp32 |',
+        '|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ]
     for r in rows:
         train = f"{_ms(r['train_ms'])} ({r['train_batch']})" if 'train_ms' in r else '-'
@@ -305,13 +330,15 @@ def markdown_table(rows: List[dict]) -> str:
         if 'speedup_vs_hf' in r:
             ratio = f"{r['speedup_vs_hf']:.2f}"
             ratio += f" / {r['train_speedup_vs_hf']:.2f}" if 'train_speedup_vs_hf' in r else ''
+        r50 = f"{r['speedup_vs_r50']:.2f}" if 'speedup_vs_r50' in r else '-'
+        deviation = f"{r['max_rel_dev']:.1e}" if 'max_rel_dev' in r else '-'
         variant = r['variant'] + (f" (compile {r['compile_s']:.0f} s)" if 'compile_s' in r else '')
         lines.append(
             f"| {r['size'][0]}x{r['size'][1]} | {r['dtype']} | {r['model']} | {variant} "
             f"| {r['gmacs']:.2f} | {r['params_m']:.2f} | {_ms(r['latency_ms'])} "
             f"| {r['throughput_img_s']:.2f} ({r['throughput_batch']}) | {train} "
             f"| {_mib(r.get('train_peak_mib'))} | {_mib(r['infer_peak_mib'])} "
-            f"| {100 * r['matmul_fraction']:.0f}% | {ratio} |")
+            f"| {100 * r['matmul_fraction']:.0f}% | {ratio} | {r50} | {deviation} |")
     return '\n'.join(lines)
 
 
@@ -415,7 +442,7 @@ def main(argv=None):
                 print(f"{size[0]}x{size[1]} {dtype_name} {row['model']} {row['variant']}: "
                       f"{row['latency_ms']['median']:.1f} ms", flush=True)
             rows += measured
-    add_ratios_to_hf(rows)
+    add_ratios(rows)
 
     print()
     print(markdown_table(rows))

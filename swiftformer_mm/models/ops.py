@@ -68,7 +68,8 @@ def scaled_residual(x: torch.Tensor, branch: torch.Tensor, scale: torch.Tensor,
 
     ``branch`` must be a fresh result that nothing else refers to.
     """
-    if _autograd_records(x, branch, scale) or (training and drop_path_rate > 0):
+    if (_autograd_records(x, branch, scale) or (training and drop_path_rate > 0)
+            or branch.dtype != x.dtype):  # under autocast: keep the residual stream's precision
         return x + drop_path(scale * branch, drop_path_rate, training)
     return branch.mul_(scale).add_(x)
 
@@ -78,12 +79,12 @@ def pointwise_mlp(x: torch.Tensor, fc1: nn.Conv2d, fc2: nn.Conv2d,
                   scale: Optional[torch.Tensor] = None) -> torch.Tensor:
     """``residual + scale * fc2(GELU(fc1(x)))`` for 1x1 convs; ``residual``, ``scale`` optional.
 
-    Without autograd and on a channels-last ``x`` the pixels go through in
-    chunks (the same arithmetic per pixel); otherwise the ops run one after
-    the other on the whole map.
+    Without autograd and autocast, on a channels-last ``x``, the pixels go
+    through in chunks (the same arithmetic per pixel); otherwise the ops run
+    one after the other on the whole map.
     """
-    if not is_channels_last(x) or _autograd_records(x, residual, scale, fc1.weight, fc1.bias,
-                                                    fc2.weight, fc2.bias):
+    if (not is_channels_last(x) or torch.is_autocast_enabled(x.device.type)
+            or _autograd_records(x, residual, scale, fc1.weight, fc1.bias, fc2.weight, fc2.bias)):
         branch = pointwise(gelu(pointwise(x, fc1.weight, fc1.bias)), fc2.weight, fc2.bias)
         if scale is not None and residual is not None:
             return scaled_residual(residual, branch, scale)
