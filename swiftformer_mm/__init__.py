@@ -7,8 +7,11 @@ mmseg's registries too; configs need only
 It also makes MMEngine read local checkpoints with ``weights_only=True`` and
 an explicit allow-list (see ``swiftformer_mm.checkpoint.mmengine_loader``), so
 ``load_from``, ``--resume`` and the inferencers work under torch>=2.6.
+And it registers the fault-tolerance parts of ``swiftformer_mm.engine`` (an
+atomic checkpoint file backend, a NaN-loss hook, a random-state hook).
 """
 from . import checkpoint  # noqa: F401
+from . import engine  # noqa: F401  (registers the atomic backend and training hooks)
 from .models import SwiftFormer
 
 __version__ = '0.1.0'

@@ -13,8 +13,9 @@ import sys
 
 from mmengine.dist import is_main_process
 
-from swiftformer_mm.apis import (ConfigError, add_runner_args, build_runner, check_backbone_weights,
-                                 enable_amp, enable_auto_scale_lr, export_local_rank, load_run_config,
+from swiftformer_mm.apis import (ConfigError, NonFiniteLossError, add_runner_args, build_runner,
+                                 check_backbone_weights, check_work_dir, enable_amp, enable_auto_scale_lr,
+                                 enable_fault_tolerance, export_local_rank, load_run_config, resolve_resume,
                                  set_resume, setup_distributed, task_of)
 
 
@@ -23,8 +24,9 @@ def parse_args(argv=None):
     parser.add_argument('config', help='config file (mmdet or mmseg)')
     parser.add_argument(
         '--resume', nargs='?', const='auto', metavar='CHECKPOINT',
-        help='resume training (optimizer, schedule, iteration) from CHECKPOINT; without '
-        'CHECKPOINT, from the latest checkpoint in the work dir')
+        help='resume training (optimizer, schedule, iteration, random states) from CHECKPOINT; '
+        'without CHECKPOINT, from the latest whole checkpoint in the work dir (from the start '
+        'if there is none yet). Without --resume, a work dir holding checkpoints is refused')
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision (AmpOptimWrapper; needs a GPU)')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -40,17 +42,22 @@ def main(argv=None):
     try:
         cfg = load_run_config(args.config, args.work_dir, args.cfg_options, args.launcher)
         task_of(cfg)
+        check_work_dir(cfg.work_dir, args.resume)  # a new run never overwrites an earlier one's files
         check_backbone_weights(cfg)  # the Runner initialises weights before resuming too
         if args.amp:
             enable_amp(cfg)
         if args.auto_scale_lr:
             enable_auto_scale_lr(cfg)
+        set_resume(cfg, resolve_resume(cfg.work_dir, args.resume))
     except (ConfigError, FileNotFoundError) as error:
         sys.exit(f'error: {error}')
-    set_resume(cfg, args.resume)
+    enable_fault_tolerance(cfg)  # atomic checkpoints, stop at a NaN loss, exact resumes
     setup_distributed(cfg)
     runner = build_runner(cfg)
-    runner.train()
+    try:
+        runner.train()
+    except NonFiniteLossError as error:
+        sys.exit(f'error: {error}')
     if is_main_process():
         print(f'checkpoints and logs: {runner.work_dir}')
 

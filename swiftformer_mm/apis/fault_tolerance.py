@@ -1,0 +1,27 @@
+"""What ``tools/train.py`` adds to every config so that a run survives kills and NaNs."""
+from mmengine.config import Config
+
+from ..engine import ATOMIC_BACKEND
+
+HOOKS_ADDED = ('NonFiniteLossHook', 'RngStateHook')
+
+
+def enable_fault_tolerance(cfg: Config) -> None:
+    """Atomic checkpoint files, a stop at the first non-finite loss, exact resumes.
+
+    - ``default_hooks.checkpoint.backend_args`` becomes
+      ``dict(backend='atomic_local')`` (see
+      :mod:`swiftformer_mm.engine.atomic_backend`), unless the config sets its
+      own backend (or ``file_client_args``) or saves to a remote ``out_dir``;
+    - ``custom_hooks`` gain ``NonFiniteLossHook`` and ``RngStateHook`` unless
+      already there.
+    """
+    checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint')
+    if checkpoint is not None and checkpoint.get('backend_args') is None \
+            and checkpoint.get('file_client_args') is None \
+            and '://' not in str(checkpoint.get('out_dir') or ''):
+        checkpoint['backend_args'] = dict(backend=ATOMIC_BACKEND)
+    hooks = list(cfg.get('custom_hooks') or [])
+    present = {hook.get('type') for hook in hooks if isinstance(hook, dict)}
+    hooks += [dict(type=name) for name in HOOKS_ADDED if name not in present]
+    cfg.custom_hooks = hooks

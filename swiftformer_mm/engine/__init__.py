@@ -1,0 +1,24 @@
+"""Training-time parts that make a run safe to kill, resume and leave unattended.
+
+Importing ``swiftformer_mm`` imports this package, which registers in
+MMEngine's root registries (so configs dumped by a run, and the libraries'
+own tools, can build them wherever ``swiftformer_mm`` is imported):
+
+- the file backend ``'atomic_local'`` (:class:`AtomicLocalBackend`): whole
+  checkpoints or nothing under their final name;
+- :class:`NonFiniteLossHook`: stops training at the first NaN/inf loss,
+  before a checkpoint of those weights is written;
+- :class:`RngStateHook`: keeps the random generators' states in every
+  checkpoint, so that a resumed run continues exactly as an uninterrupted one.
+
+``swiftformer_mm.apis.enable_fault_tolerance`` switches all three on in a
+config; ``tools/train.py`` does so for every run.
+"""
+from .atomic_backend import ATOMIC_BACKEND, AtomicLocalBackend, is_partial_file, write_atomically
+from .nan_guard import NonFiniteLossError, NonFiniteLossHook
+from .rng_state import RngStateHook, get_rng_state, set_rng_state
+
+__all__ = [
+    'ATOMIC_BACKEND', 'AtomicLocalBackend', 'NonFiniteLossError', 'NonFiniteLossHook', 'RngStateHook',
+    'get_rng_state', 'is_partial_file', 'set_rng_state', 'write_atomically'
+]
