@@ -51,6 +51,10 @@ def pointwise(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor
 
 
 def _autograd_records(*tensors: Optional[torch.Tensor]) -> bool:
+    """Whether the plain out-of-place ops are needed: autograd records one of ``tensors``, or
+    ``torch.compile`` traces (it fuses the plain ops itself)."""
+    if torch.compiler.is_compiling():
+        return True
     return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
 
 
