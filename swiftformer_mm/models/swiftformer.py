@@ -227,7 +227,7 @@ class SwiftFormer(BaseModule):
             for stage in self.stages:
                 deploy_stage(stage)
         self.deployed = True
-        return self
+        return self.eval()  # the fused layers are new modules, built in training mode
 
     def train(self, mode: bool = True):
         if mode and getattr(self, 'deployed', False):

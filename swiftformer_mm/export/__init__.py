@@ -1,0 +1,15 @@
+"""ONNX export of the SwiftFormer backbone and of mmseg segmentors built on it.
+
+``tools/export_onnx.py`` is the command line; ``onnxruntime_forward`` times
+a backbone under onnxruntime (``tools/benchmark.py``).
+"""
+from .backbone import backbone_exportable
+from .graph import IMAGE_AXES, OPSET, Exportable, export_onnx, nchw_compute
+from .runtime import create_session, max_abs_differences, onnxruntime_forward
+from .segmentor import SegmentorGraph, build_segmentor, segmentor_exportable
+
+__all__ = [
+    'Exportable', 'IMAGE_AXES', 'OPSET', 'SegmentorGraph', 'backbone_exportable', 'build_segmentor',
+    'create_session', 'export_onnx', 'max_abs_differences', 'nchw_compute', 'onnxruntime_forward',
+    'segmentor_exportable'
+]

@@ -1,0 +1,84 @@
+"""Tracing a model into an ONNX file with dynamic batch, height and width.
+
+The TorchScript exporter (``dynamo=False``) is used: torch>=2.9's default,
+the dynamo exporter, needs the ``onnxscript`` package, which the stack does
+not install. Every SwiftFormer is traced in NCHW (see :func:`nchw_compute`).
+"""
+import contextlib
+import os
+import warnings
+from dataclasses import dataclass
+from typing import Callable, Dict, Iterator, Tuple
+
+import torch
+import torch.nn as nn
+
+from ..models import SwiftFormer
+
+OPSET = 17
+# the axes of an image batch that stay free in the graph
+IMAGE_AXES = {0: 'batch', 2: 'height', 3: 'width'}
+
+
+@dataclass
+class Exportable:
+    """A model in eval mode that maps one image batch to tensors, and how to name its graph.
+
+    Attributes:
+        model (nn.Module): Takes a (B, 3, H, W) float tensor, returns a
+            tensor or a tuple of tensors.
+        input_name (str): The graph's input.
+        output_axes (dict): Output name -> its dynamic axes, in output order.
+        sample (callable): ``sample(batch, (H, W))`` -> a random valid input.
+    """
+    model: nn.Module
+    input_name: str
+    output_axes: Dict[str, Dict[int, str]]
+    sample: Callable[[int, Tuple[int, int]], torch.Tensor]
+
+
+@contextlib.contextmanager
+def nchw_compute(model: nn.Module) -> Iterator[None]:
+    """Makes every SwiftFormer in ``model`` compute in NCHW inside the block.
+
+    In channels-last memory the backbone runs its MLPs over chunks of
+    pixels, a Python loop that writes into slices of a preallocated output;
+    a trace records neither the loop's size dependence nor those writes,
+    and its graph computes garbage. The NCHW path is the same arithmetic
+    in plain ops.
+    """
+    backbones = [m for m in model.modules() if isinstance(m, SwiftFormer)]
+    saved = [m.channels_last for m in backbones]
+    for backbone in backbones:
+        backbone.channels_last = False
+    try:
+        yield
+    finally:
+        for backbone, channels_last in zip(backbones, saved):
+            backbone.channels_last = channels_last
+
+
+def export_onnx(exportable: Exportable, path: str, size: Tuple[int, int], opset: int = OPSET) -> None:
+    """Traces ``exportable.model`` on a batch-1 input of ``size`` (H, W) and writes ``path``.
+
+    The graph's batch, height and width are dynamic. The file appears only
+    once complete (written next to ``path``, then renamed).
+
+    Raises:
+        ValueError: a module of the model is in training mode. (The exporter
+            traces in eval mode, then sets the top module's mode back, which
+            would turn every submodule to that mode.)
+    """
+    training = [name or 'the model' for name, m in exportable.model.named_modules() if m.training]
+    if training:
+        raise ValueError(f'export a model in eval mode; call .eval() first ({training[0]} is in '
+                         'training mode)')
+    tmp = f'{path}.tmp'
+    dynamic_axes = {exportable.input_name: IMAGE_AXES, **exportable.output_axes}
+    with nchw_compute(exportable.model), torch.no_grad(), warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='You are using the legacy TorchScript-based ONNX export',
+                                category=DeprecationWarning)
+        torch.onnx.export(exportable.model, (exportable.sample(1, size), ), tmp, dynamo=False,
+                          opset_version=opset, input_names=[exportable.input_name],
+                          output_names=list(exportable.output_axes), dynamic_axes=dynamic_axes)
+    os.replace(tmp, path)
