@@ -8,9 +8,12 @@ It also makes MMEngine read local checkpoints with ``weights_only=True`` and
 an explicit allow-list (see ``swiftformer_mm.checkpoint.mmengine_loader``), so
 ``load_from``, ``--resume`` and the inferencers work under torch>=2.6.
 And it registers the fault-tolerance parts of ``swiftformer_mm.engine`` (an
-atomic checkpoint file backend, a NaN-loss hook, a random-state hook).
+atomic checkpoint file backend, a NaN-loss hook, a random-state hook) and
+the data checks of ``swiftformer_mm.data`` (pipeline steps that name an
+unreadable image or an out-of-range label file).
 """
 from . import checkpoint  # noqa: F401
+from . import data  # noqa: F401  (registers the checking pipeline steps)
 from . import engine  # noqa: F401  (registers the atomic backend and training hooks)
 from .models import SwiftFormer
 

@@ -13,13 +13,15 @@ Examples::
     bash tools/dist_test.sh CONFIG CHECKPOINT 8
 """
 import argparse
+import os
 import sys
 
 from mmengine.dist import is_main_process
 
-from swiftformer_mm.apis import (ConfigError, add_runner_args, build_runner, draw_predictions,
-                                 drawn_images_dir, dump_predictions, export_local_rank,
-                                 load_run_config, metrics_file, setup_distributed, task_of)
+from swiftformer_mm.apis import (RUN_ERRORS, ConfigError, add_runner_args, build_runner, check_backbone,
+                                 check_data_paths, draw_predictions, drawn_images_dir, dump_predictions,
+                                 error_message, export_local_rank, guard_pipelines, load_run_config,
+                                 metrics_file, setup_distributed, task_of)
 
 
 def parse_args(argv=None):
@@ -43,6 +45,11 @@ def main(argv=None):
     try:
         cfg = load_run_config(args.config, args.work_dir, args.cfg_options, args.launcher)
         task = task_of(cfg)
+        if not os.path.isfile(args.checkpoint):
+            raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+        check_backbone(cfg, pretrained=False)  # the checkpoint holds the weights
+        check_data_paths(cfg, ['test'])
+        guard_pipelines(cfg, task)
         if args.out:
             dump_predictions(cfg, task, args.out)
         if args.show_dir:
@@ -51,8 +58,11 @@ def main(argv=None):
         sys.exit(f'error: {error}')
     cfg.load_from = args.checkpoint
     setup_distributed(cfg)
-    runner = build_runner(cfg)
-    runner.test()
+    try:
+        runner = build_runner(cfg)
+        runner.test()
+    except RUN_ERRORS as error:
+        sys.exit(f'error: {error_message(error)}')
     if is_main_process():
         print(f'metrics: {metrics_file(runner)}')
         if args.out:

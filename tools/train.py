@@ -13,10 +13,11 @@ import sys
 
 from mmengine.dist import is_main_process
 
-from swiftformer_mm.apis import (ConfigError, NonFiniteLossError, add_runner_args, build_runner,
-                                 check_backbone_weights, check_work_dir, enable_amp, enable_auto_scale_lr,
-                                 enable_fault_tolerance, export_local_rank, load_run_config, resolve_resume,
-                                 set_resume, setup_distributed, task_of)
+from swiftformer_mm.apis import (RUN_ERRORS, ConfigError, add_runner_args, build_runner, check_backbone,
+                                 check_data_paths, check_work_dir, enable_amp, enable_auto_scale_lr,
+                                 enable_fault_tolerance, error_message, export_local_rank,
+                                 guard_pipelines, load_run_config, resolve_resume, set_resume,
+                                 setup_distributed, task_of)
 
 
 def parse_args(argv=None):
@@ -31,6 +32,9 @@ def parse_args(argv=None):
                         help='automatic mixed precision (AmpOptimWrapper; needs a GPU)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by (GPUs x batch size) / auto_scale_lr.base_batch_size')
+    parser.add_argument('--skip-unreadable', action='store_true',
+                        help='skip training images that cannot be read (empty, corrupt, truncated) '
+                        'with a warning, instead of stopping with an error naming the file')
     add_runner_args(parser)
     args = parser.parse_args(argv)
     export_local_rank(args)
@@ -41,9 +45,11 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         cfg = load_run_config(args.config, args.work_dir, args.cfg_options, args.launcher)
-        task_of(cfg)
+        task = task_of(cfg)
         check_work_dir(cfg.work_dir, args.resume)  # a new run never overwrites an earlier one's files
-        check_backbone_weights(cfg)  # the Runner initialises weights before resuming too
+        check_backbone(cfg)  # arguments, arch and pretrained file, before anything is built
+        check_data_paths(cfg, ['train', 'val'])
+        guard_pipelines(cfg, task, skip_unreadable=args.skip_unreadable)
         if args.amp:
             enable_amp(cfg)
         if args.auto_scale_lr:
@@ -53,11 +59,11 @@ def main(argv=None):
         sys.exit(f'error: {error}')
     enable_fault_tolerance(cfg)  # atomic checkpoints, stop at a NaN loss, exact resumes
     setup_distributed(cfg)
-    runner = build_runner(cfg)
     try:
+        runner = build_runner(cfg)
         runner.train()
-    except NonFiniteLossError as error:
-        sys.exit(f'error: {error}')
+    except RUN_ERRORS as error:
+        sys.exit(f'error: {error_message(error)}')
     if is_main_process():
         print(f'checkpoints and logs: {runner.work_dir}')
 

@@ -1,8 +1,12 @@
 """What ``tools/train.py``, ``test.py`` and ``visualize.py`` do, importable (and tested) here."""
+from ..checkpoint import CheckpointError
+from ..data import DataError
 from ..engine import NonFiniteLossError
 from .cli import add_runner_args, export_local_rank
-from .config import ConfigError, check_backbone_weights, load_config, load_run_config
+from .config import ConfigError, check_backbone, load_config, load_run_config
+from .data_checks import check_data_paths, guard_pipelines
 from .distributed import setup_distributed
+from .errors import RUN_ERRORS, error_message
 from .fault_tolerance import enable_fault_tolerance
 from .outputs import draw_predictions, drawn_images_dir, dump_predictions
 from .runner import build_runner, metrics_file
@@ -11,9 +15,10 @@ from .train_options import enable_amp, enable_auto_scale_lr, set_resume
 from .work_dir import check_work_dir, latest_checkpoint, resolve_resume
 
 __all__ = [
-    'ConfigError', 'TASKS', 'add_runner_args', 'build_runner', 'check_backbone_weights', 'draw_predictions',
-    'drawn_images_dir', 'dump_predictions', 'enable_amp', 'enable_auto_scale_lr',
-    'enable_fault_tolerance', 'check_work_dir', 'latest_checkpoint', 'resolve_resume', 'NonFiniteLossError',
-    'export_local_rank', 'load_config', 'load_run_config', 'metrics_file', 'set_resume',
-    'setup_distributed', 'task_of'
+    'add_runner_args', 'build_runner', 'check_backbone', 'check_data_paths', 'check_work_dir',
+    'CheckpointError', 'ConfigError', 'DataError', 'draw_predictions', 'drawn_images_dir',
+    'dump_predictions', 'enable_amp', 'enable_auto_scale_lr', 'enable_fault_tolerance',
+    'error_message', 'export_local_rank', 'guard_pipelines', 'latest_checkpoint', 'load_config',
+    'load_run_config', 'metrics_file', 'NonFiniteLossError', 'resolve_resume', 'RUN_ERRORS',
+    'set_resume', 'setup_distributed', 'task_of', 'TASKS'
 ]

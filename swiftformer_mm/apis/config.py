@@ -1,4 +1,6 @@
 """Loading a config as the tools do: ``--cfg-options``, launcher and work dir."""
+import difflib
+import inspect
 import os.path as osp
 from typing import Optional
 
@@ -12,10 +14,21 @@ class ConfigError(ValueError):
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """Reads ``path`` and merges ``cfg_options`` (``--cfg-options key=value ...``) into it."""
-    cfg = Config.fromfile(path)
+    """Reads ``path`` and merges ``cfg_options`` (``--cfg-options key=value ...``) into it.
+
+    Raises:
+        FileNotFoundError: ``path`` (or a base it inherits) does not exist.
+        ConfigError: the file or an option does not parse or merge (MMEngine's message).
+    """
+    try:
+        cfg = Config.fromfile(path)
+    except (SyntaxError, TypeError, KeyError, AttributeError, ValueError) as error:
+        raise ConfigError(f'{path}: {error}') from None
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        try:
+            cfg.merge_from_dict(cfg_options)
+        except (TypeError, KeyError, AttributeError, ValueError) as error:
+            raise ConfigError(f'--cfg-options {cfg_options}: {error}') from None
     return cfg
 
 
@@ -38,15 +51,35 @@ def load_run_config(path: str,
     return cfg
 
 
-def check_backbone_weights(cfg: Config) -> None:
-    """Fails before anything is built when a SwiftFormer backbone's pretrained file is missing.
+def check_backbone(cfg: Config, pretrained: bool = True) -> None:
+    """Fails before anything is built when a SwiftFormer backbone's config is wrong.
+
+    Checks the argument names (a typo is named, with the closest valid
+    name), the ``arch`` and ``out_indices`` values, and, with ``pretrained``
+    (training, which initialises from it), that the pretrained file of
+    ``init_cfg`` exists.
 
     Raises:
-        ConfigError: naming the path and what to do.
+        ConfigError: naming the problem and what to do.
     """
+    from ..models import SwiftFormer
     backbone = cfg.get('model', {}).get('backbone') or {}
+    if backbone.get('type') != 'SwiftFormer':
+        return
+    valid = [name for name in inspect.signature(SwiftFormer).parameters if name != 'self']
+    for name in backbone:
+        if name != 'type' and name not in valid:
+            close = difflib.get_close_matches(name, valid, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ''
+            raise ConfigError(f"model.backbone: SwiftFormer has no argument '{name}'; {hint}"
+                              f'its arguments are {", ".join(valid)}')
+    try:
+        depths, _ = SwiftFormer._parse_arch(backbone.get('arch', 'l1'))
+        SwiftFormer._parse_out_indices(backbone.get('out_indices', (0, 1, 2, 3)), len(depths))
+    except ValueError as error:
+        raise ConfigError(f'model.backbone: {error}') from None
     init_cfg = backbone.get('init_cfg') or {}
-    if backbone.get('type') == 'SwiftFormer' and init_cfg.get('type') == 'Pretrained':
+    if pretrained and init_cfg.get('type') == 'Pretrained':
         try:
             check_pretrained_exists(init_cfg['checkpoint'])
         except CheckpointError as error:

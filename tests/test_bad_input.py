@@ -1,0 +1,273 @@
+"""Bad input gets a clear error naming the problem, odd but valid input just works, nothing is lost.
+
+Each case runs ``tools/train.py`` or ``tools/test.py`` as a user would, on a
+copy of a tiny synthetic data set (``tools/make_demo_data.py``) with one
+fault put into it, and the demo configs shrunk to a few iterations.
+"""
+import json
+import shutil
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import DATA_DIR, REPO_ROOT
+from swiftformer_mm.data import CheckSegLabels, DataError, LoadImageChecked
+
+SEG_CONFIG = """
+_base_ = [{demo!r}]
+data_root = {root!r}
+loader = dict(num_workers=0, persistent_workers=False,
+              dataset=dict(data_root=data_root, img_suffix={suffix!r}))
+train_dataloader = dict(batch_size=2, **loader)
+val_dataloader = dict(**loader)
+test_dataloader = val_dataloader
+widths = {widths!r}
+model = dict(backbone=dict(arch={arch}), neck=dict(in_channels=widths, out_channels=16),
+             decode_head=dict(in_channels=[16] * 4, channels=16))
+train_cfg = dict(max_iters=4, val_interval=4)
+default_hooks = dict(checkpoint=dict(interval=4), logger=dict(interval=1))
+"""
+DET_CONFIG = """
+_base_ = [{demo!r}]
+data_root = {root!r}
+loader = dict(num_workers=0, persistent_workers=False)
+train_dataloader = dict(batch_size=2, **loader, dataset=dict(data_root=data_root))
+val_dataloader = dict(**loader, dataset=dict(data_root=data_root))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
+test_evaluator = val_evaluator
+train_cfg = dict(max_epochs=1, val_interval=1)
+"""
+
+
+def run(tool, *args):
+    return subprocess.run([sys.executable, str(REPO_ROOT / 'tools' / tool), *map(str, args)],
+                          capture_output=True, text=True, cwd=REPO_ROOT,
+                          env={'OMP_NUM_THREADS': '1', 'PATH': '/usr/bin:/bin'})
+
+
+def assert_clean_error(result, message):
+    """Exit status 1, ``error: <message...>`` on stderr, no traceback."""
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-3000:]
+    assert 'Traceback' not in result.stderr, result.stderr[-3000:]
+    assert f'error: {message}' in result.stderr, result.stderr[-3000:]
+
+
+@pytest.fixture(scope='module')
+def pristine(tmp_path_factory):
+    root = tmp_path_factory.mktemp('shapes')
+    subprocess.run([sys.executable, str(REPO_ROOT / 'tools' / 'make_demo_data.py'), '--out-dir', root,
+                    '--num-train', '6', '--num-val', '2', '--size', '64', '--overwrite'],
+                   check=True, capture_output=True, cwd=REPO_ROOT)
+    return root
+
+
+@pytest.fixture
+def data(pristine, tmp_path):
+    """A copy of the tiny data set that a test may damage."""
+    shutil.copytree(pristine, tmp_path / 'data')
+    return tmp_path / 'data'
+
+
+def seg_config(data, arch=None, widths=(16, 24, 32, 40), suffix='.jpg'):
+    """The seg demo on ``data``, with a tiny backbone of ``widths`` (or ``arch``, a config literal)."""
+    if arch is None:
+        arch = f'dict(_delete_=True, depths=[1, 1, 2, 1], widths={list(widths)})'
+    path = data / 'seg.py'
+    path.write_text(SEG_CONFIG.format(demo=str(REPO_ROOT / 'configs/demo/fpn_swiftformer_xs_shapes.py'),
+                                      root=f'{data}/ade/', arch=arch, widths=list(widths), suffix=suffix))
+    return path
+
+
+def det_config(data):
+    path = data / 'det.py'
+    path.write_text(DET_CONFIG.format(demo=str(REPO_ROOT / 'configs/demo/maskrcnn_swiftformer_xs_shapes.py'),
+                                      root=f'{data}/coco/'))
+    return path
+
+
+# --- paths ------------------------------------------------------------------------------------
+
+
+def test_missing_data_root_is_named_before_anything_is_built(data, tmp_path):
+    shutil.rmtree(data / 'ade')
+    result = run('train.py', seg_config(data), '--work-dir', tmp_path / 'work')
+    assert_clean_error(result, f"train_dataloader.dataset.data_root: folder '{data}/ade/' does not exist")
+    assert '--cfg-options train_dataloader.dataset.data_root=' in result.stderr
+    assert not (tmp_path / 'work').exists()  # nothing built, nothing written
+
+
+def test_missing_annotation_file_is_named_before_anything_is_built(data, tmp_path):
+    (data / 'coco' / 'annotations' / 'instances_val.json').unlink()
+    result = run('train.py', det_config(data), '--work-dir', tmp_path / 'work')
+    assert_clean_error(result, "val_dataloader.dataset.ann_file: file "
+                       f"'{data}/coco/annotations/instances_val.json' does not exist")
+    assert not (tmp_path / 'work').exists()
+    result = run('test.py', det_config(data), DATA_DIR / 'golden' / 'tiny_dense_checkpoint.pth')
+    assert_clean_error(result, "test_dataloader.dataset.ann_file: file")
+
+
+def test_missing_checkpoint_for_test_is_named(data):
+    result = run('test.py', seg_config(data), data / 'nowhere.pth')
+    assert_clean_error(result, f'checkpoint not found: {data / "nowhere.pth"}')
+
+
+# --- images -----------------------------------------------------------------------------------
+
+
+def _damage(path, how):
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2] if how == 'truncated' else b'not an image at all')
+
+
+@pytest.mark.parametrize('how', ['truncated', 'corrupt'])
+def test_unreadable_training_image_is_named(data, tmp_path, how):
+    bad = data / 'ade' / 'images' / 'training' / 'train_00003.jpg'
+    _damage(bad, how)
+    result = run('train.py', seg_config(data), '--work-dir', tmp_path / 'work')
+    assert_clean_error(result, f'cannot read image {bad}')
+    assert '--skip-unreadable' in result.stderr
+
+
+def test_skip_unreadable_trains_on_the_other_images_with_a_warning(data, tmp_path):
+    bad = data / 'ade' / 'images' / 'training' / 'train_00003.jpg'
+    _damage(bad, 'truncated')
+    result = run('train.py', seg_config(data), '--work-dir', tmp_path / 'work', '--skip-unreadable')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f'skipped unreadable image {bad}' in result.stdout
+    assert (tmp_path / 'work' / 'iter_4.pth').is_file()
+
+
+def test_unreadable_test_image_is_named_by_test_py(data):
+    bad = data / 'coco' / 'val' / 'val_00001.jpg'
+    _damage(bad, 'corrupt')
+    result = run('test.py', det_config(data), DATA_DIR / 'golden' / 'tiny_dense_checkpoint.pth')
+    assert_clean_error(result, f'cannot read image {bad}')
+
+
+def _variants(rgb):
+    """The same picture as grayscale, RGBA and 16-bit files, and what each must load as (BGR)."""
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    return {
+        'gray': (lambda p: Image.fromarray(gray).save(p), np.repeat(gray[..., None], 3, axis=2)),
+        'rgba': (lambda p: Image.fromarray(np.dstack([rgb, np.full_like(rgb[..., :1], 128)])).save(p),
+                 rgb[..., ::-1]),
+        'uint16': (lambda p: cv2.imwrite(str(p), rgb[..., ::-1].astype(np.uint16) * 257), rgb[..., ::-1]),
+    }
+
+
+def test_grayscale_rgba_and_16_bit_images_load_as_8_bit_bgr(tmp_path):
+    rgb = np.random.default_rng(0).integers(0, 256, (37, 51, 3), dtype=np.uint8)
+    loader = LoadImageChecked()
+    for name, (write, expected) in _variants(rgb).items():
+        path = tmp_path / f'{name}.png'
+        write(path)
+        loaded = loader(dict(img_path=str(path)))['img']
+        assert loaded.dtype == np.uint8 and loaded.shape == (37, 51, 3), name
+        assert np.array_equal(loaded, expected), name
+
+
+def test_grayscale_rgba_16_bit_and_tiny_images_train_and_evaluate(data, tmp_path):
+    """Such files in both splits: training and evaluation run through, every image is scored."""
+    images, labels = data / 'ade' / 'images', data / 'ade' / 'annotations'
+    for path in images.rglob('*.jpg'):  # one suffix per folder (BaseSegDataset): all PNG
+        Image.open(path).save(path.with_suffix('.png'))
+        path.unlink()
+    for split, stem in (('training', 'train_00000'), ('validation', 'val_00000')):
+        rgb = np.asarray(Image.open(images / split / f'{stem}.png').convert('RGB'))
+        for name, (write, _) in _variants(rgb).items():
+            write(images / split / f'{stem}_{name}.png')
+            shutil.copy(labels / split / f'{stem}.png', labels / split / f'{stem}_{name}.png')
+        # smaller than 32 px on a side, with its label map
+        Image.fromarray(rgb[:20, :27]).save(images / split / f'{stem}_tiny.png')
+        Image.open(labels / split / f'{stem}.png').crop((0, 0, 27, 20)).save(
+            labels / split / f'{stem}_tiny.png')
+    config = seg_config(data, suffix='.png')
+    result = run('train.py', config, '--work-dir', tmp_path / 'work')
+    assert result.returncode == 0, result.stderr[-3000:]
+    result = run('test.py', config, tmp_path / 'work' / 'iter_4.pth', '--work-dir', tmp_path / 'test',
+                 '--out', tmp_path / 'labels')
+    assert result.returncode == 0, result.stderr[-3000:]
+    written = sorted(p.name for p in (tmp_path / 'labels').iterdir())
+    assert written == sorted([f'val_00000{s}.png' for s in ('', '_gray', '_rgba', '_uint16', '_tiny')]
+                             + ['val_00001.png'])
+    assert Image.open(tmp_path / 'labels' / 'val_00000_tiny.png').size == (27, 20)
+
+
+def test_an_image_without_annotations_trains_and_evaluates(data, tmp_path):
+    for split in ('train', 'val'):
+        path = data / 'coco' / 'annotations' / f'instances_{split}.json'
+        coco = json.loads(path.read_text())
+        emptied = coco['images'][0]['id']
+        coco['annotations'] = [a for a in coco['annotations'] if a['image_id'] != emptied]
+        path.write_text(json.dumps(coco))
+    config = det_config(data)
+    result = run('train.py', config, '--work-dir', tmp_path / 'work')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'coco/bbox_mAP' in result.stdout
+
+
+# --- labels -----------------------------------------------------------------------------------
+
+
+def test_label_map_with_values_outside_the_classes_is_named(data, tmp_path):
+    bad = data / 'ade' / 'annotations' / 'training' / 'train_00002.png'
+    label = np.asarray(Image.open(bad)).copy()
+    label[:5, :5] = 7  # the demo has classes 1-4 (0 ignored)
+    Image.fromarray(label).save(bad)
+    result = run('train.py', seg_config(data), '--work-dir', tmp_path / 'work')
+    assert_clean_error(result, f'label map {bad} holds values [7] outside the 4 classes of the model '
+                       '(valid: 1-4, with 0 ignored (reduce_zero_label=True))')
+    assert not (tmp_path / 'work' / 'iter_4.pth').exists()
+
+
+def test_label_check_accepts_classes_and_ignore_index_and_names_the_rest():
+    check = CheckSegLabels(num_classes=3, ignore_index=255)
+    fine = dict(gt_seg_map=np.array([[0, 1, 2, 255]], dtype=np.uint8), seg_map_path='a.png')
+    assert check(fine) is fine
+    with pytest.raises(DataError, match=r'label map b.png holds values \[3, 9\] .*\(valid: 0-2, and 255 ignored\)'):
+        check(dict(gt_seg_map=np.array([[0, 3, 9, 255]], dtype=np.uint8), seg_map_path='b.png'))
+
+
+# --- config and checkpoint --------------------------------------------------------------------
+
+
+def test_unknown_arch_lists_the_valid_names_before_anything_is_built(data, tmp_path):
+    result = run('train.py', seg_config(data, arch="'l2'", widths=(48, 56, 112, 220)), '--work-dir',
+                 tmp_path / 'work')
+    assert_clean_error(result, "model.backbone: unknown SwiftFormer arch 'l2'; valid names are "
+                       "['l1', 'l3', 's', 'xs']")
+    assert not (tmp_path / 'work').exists()
+
+
+def test_backbone_argument_typo_names_the_closest_argument(data, tmp_path):
+    result = run('train.py', seg_config(data), '--work-dir', tmp_path / 'work',
+                 '--cfg-options', 'model.backbone.frozen_stage=1')
+    assert_clean_error(result, "model.backbone: SwiftFormer has no argument 'frozen_stage'; did you "
+                       "mean 'frozen_stages'?")
+    assert not (tmp_path / 'work').exists()
+
+
+def test_checkpoint_of_another_variant_names_the_key_and_shapes(data, tmp_path):
+    # the golden checkpoint's network has blocks 2, 2, 3, 2 and widths 16, 24, 32, 40
+    config = seg_config(data, arch='dict(_delete_=True, depths=[2, 2, 3, 2], widths=[16, 24, 32, 48])',
+                        widths=(16, 24, 32, 48))
+    checkpoint = DATA_DIR / 'golden' / 'tiny_dense_checkpoint.pth'
+    config.write_text(config.read_text().replace(
+        'backbone=dict(', f'backbone=dict(init_cfg=dict(_delete_=True, type="Pretrained", checkpoint={str(checkpoint)!r}), '))
+    result = run('train.py', config, '--work-dir', tmp_path / 'work')
+    assert_clean_error(result, f'{checkpoint} does not fit this model: stages.3.downsample.proj.weight '
+                       'has shape (40, 32, 3, 3) in the checkpoint but (48, 32, 3, 3) in the model')
+    assert not list((tmp_path / 'work').glob('*.pth'))
+
+
+def test_cfg_option_that_does_not_merge_is_a_clean_error(data, tmp_path):
+    # the demo trains from scratch: its backbone's init_cfg is None, which has no 'type' to set
+    result = run('train.py', seg_config(data), '--work-dir', tmp_path / 'work',
+                 '--cfg-options', 'model.backbone.init_cfg.type=Pretrained')
+    assert_clean_error(result, "--cfg-options {'model.backbone.init_cfg.type': 'Pretrained'}: ")
+    assert not (tmp_path / 'work').exists()
