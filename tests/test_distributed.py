@@ -1,0 +1,132 @@
+"""Two processes through PyTorch's launcher train what one process with their total batch trains.
+
+``tools/dist_train.sh CONFIG 2`` (torchrun, gloo on CPU) trains a tiny
+Semantic FPN with 2 images per process; ``tools/train.py`` trains the same
+config with 4 images in one process. Both draw the same images each
+iteration (a seeded ``InfiniteSampler``: rank r takes every second index of
+the same shuffled stream), and DDP averages the two processes' gradients,
+which equals the gradient of the mean loss over all 4 images when nothing
+in the network mixes images. BatchNorm in training mode does: on CPU every
+process normalises over its own 2 images (SyncBN needs GPUs), which no
+single process reproduces. So in this config the backbone's BatchNorms use
+their running statistics (``norm_eval=True``), the decode head has no norm,
+and random flips, dropout and drop path are off. What is left to differ is the order
+of float sums (gradients all-reduced, batch of 4 vs 2 + 2).
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import REPO_ROOT
+
+ITERS = 4
+# largest difference, after 4 AdamW steps at lr 1e-3, between a weight of the two-process run
+# and the same weight of the one-process run; float rounding alone, measured at 1.2e-7
+TOLERANCE = 1e-5
+CONFIG = """
+_base_ = [{demo!r}]
+custom_imports = dict(imports=['swiftformer_mm', 'dist_probe'], allow_failed_imports=False)
+custom_hooks = [dict(type='SaveRankWeightsHook')]
+data_root = {root!r}
+widths = [16, 24, 32, 40]
+model = dict(
+    backbone=dict(arch=dict(_delete_=True, depths=[1, 1, 2, 1], widths=widths), norm_eval=True,
+                  drop_path_rate=0.0),
+    neck=dict(in_channels=widths, out_channels=16),
+    decode_head=dict(in_channels=[16] * 4, channels=16, norm_cfg=None, dropout_ratio=0.0))
+loader = dict(num_workers=0, persistent_workers=False)
+train_dataloader = dict(
+    **loader, sampler=dict(type='InfiniteSampler', shuffle=True, seed=0),
+    dataset=dict(data_root=data_root, pipeline=[
+        dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', reduce_zero_label=True),
+        dict(type='PackSegInputs')]))
+val_dataloader = dict(**loader, dataset=dict(data_root=data_root))
+test_dataloader = val_dataloader
+train_cfg = dict(max_iters={iters}, val_interval={iters})
+default_hooks = dict(checkpoint=dict(interval={iters}), logger=dict(interval=1))
+param_scheduler = None  # a constant lr of 1e-3 (the demo's warm-up would barely move the weights)
+randomness = dict(seed=0, deterministic=True)
+"""
+
+
+def run(command, *args):
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHON': sys.executable,
+           'PYTHONPATH': os.pathsep.join(filter(None, [str(REPO_ROOT / 'tests'), os.environ.get('PYTHONPATH')]))}
+    tool = REPO_ROOT / 'tools' / command
+    launcher = [sys.executable] if tool.suffix == '.py' else ['bash']
+    result = subprocess.run([*launcher, str(tool), *map(str, args)], capture_output=True, text=True,
+                            cwd=REPO_ROOT, env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    return result
+
+
+@pytest.fixture(scope='module')
+def config(tmp_path_factory):
+    root = tmp_path_factory.mktemp('shapes')
+    subprocess.run([sys.executable, str(REPO_ROOT / 'tools' / 'make_demo_data.py'), '--out-dir', root,
+                    '--num-train', '12', '--num-val', '3', '--size', '64', '--overwrite'],
+                   check=True, capture_output=True, cwd=REPO_ROOT)
+    path = root / 'seg_dist.py'
+    path.write_text(CONFIG.format(demo=str(REPO_ROOT / 'configs/demo/fpn_swiftformer_xs_shapes.py'),
+                                  root=f'{root}/ade/', iters=ITERS))
+    return path
+
+
+@pytest.fixture(scope='module')
+def runs(config, tmp_path_factory):
+    """The two-process run (batch 2 each) and the one-process run (batch 4)."""
+    two = tmp_path_factory.mktemp('two_processes')
+    result = run('dist_train.sh', config, 2, '--work-dir', two, '--cfg-options', 'train_dataloader.batch_size=2')
+    assert 'Distributed training: True' in result.stdout + result.stderr
+    one = tmp_path_factory.mktemp('one_process')
+    run('train.py', config, '--work-dir', one, '--cfg-options', 'train_dataloader.batch_size=4')
+    return two, one
+
+
+def largest_difference(a, b):
+    assert a.keys() == b.keys()
+    return max((a[k].double() - b[k].double()).abs().max().item() for k in a if a[k].is_floating_point())
+
+
+def test_ranks_end_with_identical_weights(runs):
+    two, _ = runs
+    rank0 = torch.load(two / 'weights_rank0.pth', weights_only=True)
+    rank1 = torch.load(two / 'weights_rank1.pth', weights_only=True)
+    assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)  # bit for bit
+    saved = torch.load(two / f'iter_{ITERS}.pth', weights_only=False)['state_dict']
+    assert largest_difference(rank0, saved) == 0  # rank 0's checkpoint holds these weights
+
+
+def test_two_processes_train_what_one_process_with_their_total_batch_trains(runs):
+    two, one = runs
+    rank0 = torch.load(two / 'weights_rank0.pth', weights_only=True)
+    single = torch.load(one / 'weights_rank0.pth', weights_only=True)
+    difference = largest_difference(rank0, single)
+    print(f'largest weight difference, 2 processes x 2 images vs 1 process x 4 images: {difference:.2e}')
+    assert difference < TOLERANCE
+    # training moved the weights far more than that, the same way in both runs
+    initial = torch.load(one / 'initial_rank0.pth', weights_only=True)
+    assert largest_difference(initial, torch.load(two / 'initial_rank0.pth', weights_only=True)) == 0
+    assert largest_difference(single, initial) > 100 * TOLERANCE
+
+
+def metrics(stdout):
+    match = re.search(r'^metrics: (.+)$', stdout, re.MULTILINE)
+    assert match, stdout[-2000:]
+    return json.loads(Path(match.group(1)).read_text())
+
+
+def test_dist_test_gives_the_metrics_of_test_py(config, runs, tmp_path):
+    _, one = runs
+    checkpoint = one / f'iter_{ITERS}.pth'
+    single = metrics(run('test.py', config, checkpoint, '--work-dir', tmp_path / 'one').stdout)
+    double = metrics(run('dist_test.sh', config, checkpoint, 2, '--work-dir', tmp_path / 'two').stdout)
+    scores = {k: v for k, v in single.items() if k in ('aAcc', 'mIoU', 'mAcc')}
+    assert len(scores) == 3
+    assert scores == {k: double[k] for k in scores}  # 3 images: one process gets 2, the other 1
