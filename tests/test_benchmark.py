@@ -20,6 +20,7 @@ SWIFTFORMER_ROWS = {('SwiftFormer-XS', 'train form'), ('SwiftFormer-XS', 'train 
                     ('SwiftFormer-XS', 'deploy')}
 BASELINE_ROWS = {('ResNet-18', 'mmdet'), ('ResNet-50', 'mmdet')}
 HF_ROW = ('HF SwiftFormer-XS', 'transformers')
+ONNX_ROW = ('SwiftFormer-XS', 'deploy, onnxruntime', 'fp32')  # onnxruntime runs fp32 only
 
 
 def load_tool():
@@ -32,7 +33,7 @@ def load_tool():
 def check_report(report, with_hf, dtypes=('fp32', )):
     rows = {(r['model'], r['variant'], r['dtype']): r for r in report['results']}
     expected = SWIFTFORMER_ROWS | BASELINE_ROWS | ({HF_ROW} if with_hf else set())
-    assert set(rows) == {key + (dtype, ) for key in expected for dtype in dtypes}
+    assert set(rows) == {key + (dtype, ) for key in expected for dtype in dtypes} | {ONNX_ROW}
     for row in rows.values():
         assert row['size'] == [64, 64] and row['gmacs'] > 0
         assert 0 < row['latency_ms']['min'] <= row['latency_ms']['median'] <= row['latency_ms']['max']
@@ -47,6 +48,9 @@ def check_report(report, with_hf, dtypes=('fp32', )):
             assert deploy['speedup_vs_hf'] == pytest.approx(hf['latency_ms']['median'] /
                                                             deploy['latency_ms']['median'])
         assert 'speedup_vs_hf' not in r50 and 'speedup_vs_r50' not in r50
+    onnx = rows[ONNX_ROW]
+    assert onnx['infer_peak_mib'] is None and 'train_ms' not in onnx  # not measured, not trainable
+    assert onnx['gmacs'] == rows[('SwiftFormer-XS', 'deploy', 'fp32')]['gmacs']
     skipped = [note for note in report['notes'] if 'skipped' in note and 'transformers' in note]
     assert bool(skipped) != with_hf
     return rows

@@ -21,8 +21,10 @@ For every model and variant, at every input size, in one process:
 Models: this project's SwiftFormer as the configs build it (training form,
 in eval mode for inference; it computes in channels-last memory format), the
 same in NCHW (``channels_last=False``, the layout the official code uses), its
-deploy form (``switch_to_deploy()``), and with ``--compile`` the deploy form
-through ``torch.compile`` (the compile time is reported); HF transformers'
+deploy form (``switch_to_deploy()``), the deploy form exported to ONNX and
+run by onnxruntime (with as many intra-op threads as torch; fp32 only; its
+memory is not measured), and with ``--compile`` the deploy form through
+``torch.compile`` (the compile time is reported); HF transformers'
 ``SwiftFormerModel`` with the same depths and widths and random weights
 (reported as skipped when transformers is not installed); mmdet's ResNet-18
 and ResNet-50. With ``--dtypes fp32 bf16`` every model also runs under
@@ -53,6 +55,7 @@ import torch
 import torch.nn as nn
 
 from swiftformer_mm import SwiftFormer
+from swiftformer_mm.export import onnxruntime_forward
 
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 
@@ -66,6 +69,7 @@ class Candidate:
     macs_key: str  # candidates that compute the same way share a MAC count
     compile: bool = False
     trainable: bool = False
+    onnx: bool = False  # timed as an ONNX graph in onnxruntime, fp32 only
 
 
 class HFBackbone(nn.Module):
@@ -99,6 +103,7 @@ def swiftformer_candidates(arch: str, with_compile: bool) -> List[Candidate]:
         Candidate(name, 'train form', lambda: _eval(SwiftFormer(arch=arch)), f'{arch}-train',
                   trainable=True),
         Candidate(name, 'deploy', deployed, f'{arch}-deploy'),
+        Candidate(name, 'deploy, onnxruntime', deployed, f'{arch}-deploy', onnx=True),
     ]
     if with_compile:
         candidates.append(Candidate(name, 'deploy+compile', deployed, f'{arch}-deploy', compile=True))
@@ -259,6 +264,10 @@ def measure(candidates: List[Candidate], size, device, dtype_name, args) -> List
                          device=device.type, params_m=sum(p.numel() for p in model.parameters()) / 1e6)
         if dtype_name != 'fp32':
             rows[key]['max_rel_dev'] = autocast_deviation(model, size, device, dtype_name)
+        if cand.onnx:
+            forward = onnxruntime_forward(model, size, torch.get_num_threads(), (1, args.batch))
+            latency[key], throughput[key] = forward[1], forward[args.batch]
+            continue
         runner = torch.compile(model, dynamic=False) if cand.compile else model
         latency[key] = inference_fn(runner, 1, size, device, dtype_name)
         throughput[key] = inference_fn(runner, args.batch, size, device, dtype_name)
@@ -273,7 +282,9 @@ def measure(candidates: List[Candidate], size, device, dtype_name, args) -> List
             training[key]()  # allocates the gradients, which later steps reuse
     for key, stats in time_interleaved(latency, device, args.reps, args.warmup).items():
         rows[key]['latency_ms'] = stats
-        rows[key]['infer_peak_mib'] = peak_memory_mib(latency[key], device)
+        # onnxruntime allocates outside torch, where neither counter sees it
+        onnx = rows[key]['variant'].endswith('onnxruntime')
+        rows[key]['infer_peak_mib'] = None if onnx else peak_memory_mib(latency[key], device)
     for key, stats in time_interleaved(throughput, device, args.reps, args.warmup).items():
         rows[key]['throughput_img_s'] = args.batch / (stats['median'] / 1e3)
         rows[key]['throughput_batch'] = args.batch
@@ -434,8 +445,9 @@ def main(argv=None):
             if candidate.macs_key not in macs:
                 macs[candidate.macs_key] = count_macs(candidate, size)
         for dtype_name in dtypes:
-            measured = measure(candidates, size, device, dtype_name, args)
-            for candidate, row in zip(candidates, measured):
+            timed = [c for c in candidates if not (c.onnx and (dtype_name != 'fp32' or use_cuda))]
+            measured = measure(timed, size, device, dtype_name, args)
+            for candidate, row in zip(timed, measured):
                 row['gmacs'] = macs[candidate.macs_key] / 1e9
                 # achieved MACs per second of the batch-1 forward over the fp32 matmul rate
                 row['matmul_fraction'] = row['gmacs'] * 1e9 / (row['latency_ms']['median'] / 1e3) / rate

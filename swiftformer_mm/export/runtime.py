@@ -43,10 +43,11 @@ def max_abs_differences(exportable: Exportable, session, size: Tuple[int, int],
     return differences
 
 
-def onnxruntime_forward(model: nn.Module, size: Tuple[int, int],
-                        threads: Optional[int] = None) -> Callable[[], list]:
-    """Exports ``model`` (eval mode, an image batch in, tensors out) and returns a function that
-    runs one batch-1 inference at ``size`` (H, W) with onnxruntime, for timing.
+def onnxruntime_forward(model: nn.Module, size: Tuple[int, int], threads: Optional[int] = None,
+                        batches: Tuple[int, ...] = (1, )) -> Dict[int, Callable[[], list]]:
+    """Exports ``model`` (eval mode, an image batch in, tensors out) once and returns, for each
+    batch size in ``batches``, a function that runs one inference at ``size`` (H, W) with
+    onnxruntime, for timing.
 
     ``threads`` sets onnxruntime's intra-op threads (default: its own choice,
     one per physical core).
@@ -56,5 +57,5 @@ def onnxruntime_forward(model: nn.Module, size: Tuple[int, int],
         path = os.path.join(folder, 'model.onnx')
         export_onnx(exportable, path, size)
         session = create_session(path, threads)  # reads the whole file; it may go
-    feed = {'input': exportable.sample(1, size).numpy()}
-    return lambda: session.run(None, feed)
+    feeds = {batch: {'input': exportable.sample(batch, size).numpy()} for batch in batches}
+    return {batch: (lambda feed=feed: session.run(None, feed)) for batch, feed in feeds.items()}
