@@ -287,9 +287,17 @@ def one_thread():
 
 @pytest.mark.usefixtures('one_thread')
 
+def dumped_config(run):
+    """The config train.py's Runner wrote into the work dir: the user's, without the data checks
+    that train.py adds to the pipelines (the inferencers look for LoadImageFromFile there)."""
+    path = run['work_dir'] / run['config'].name
+    assert 'LoadImageFromFile' in path.read_text() and 'LoadImageChecked' not in path.read_text()
+    return str(path)
+
+
 def test_det_inferencer_takes_the_shapes_classes_from_the_checkpoint(det_run, data_root):
     from mmdet.apis import DetInferencer
-    inferencer = DetInferencer(model=str(det_run['config']), weights=str(det_run['checkpoint']),
+    inferencer = DetInferencer(model=dumped_config(det_run), weights=str(det_run['checkpoint']),
                                device='cpu')
     assert tuple(inferencer.model.dataset_meta['classes']) == DET_CLASSES
     result = inferencer(str(data_root / 'coco' / 'val' / 'val_00001.jpg'), return_vis=True,
@@ -302,7 +310,7 @@ def test_det_inferencer_takes_the_shapes_classes_from_the_checkpoint(det_run, da
 @pytest.mark.usefixtures('one_thread')
 def test_seg_inferencer_takes_the_shapes_classes_from_the_checkpoint(seg_run, data_root):
     from mmseg.apis import MMSegInferencer
-    inferencer = MMSegInferencer(model=str(seg_run['config']), weights=str(seg_run['checkpoint']),
+    inferencer = MMSegInferencer(model=dumped_config(seg_run), weights=str(seg_run['checkpoint']),
                                  device='cpu')
     assert tuple(inferencer.model.dataset_meta['classes']) == SEG_CLASSES
     result = inferencer(str(data_root / 'ade' / 'images' / 'validation' / 'val_00001.jpg'),

@@ -55,6 +55,7 @@ import torch
 import torch.nn as nn
 
 from swiftformer_mm import SwiftFormer
+from swiftformer_mm.apis import parse_size
 from swiftformer_mm.export import onnxruntime_forward
 
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
@@ -128,14 +129,6 @@ def resnet_candidates() -> List[Candidate]:
         Candidate(f'ResNet-{depth}', 'mmdet', lambda depth=depth: _eval(ResNet(depth=depth)),
                   f'resnet{depth}', trainable=True) for depth in (18, 50)
     ]
-
-
-def parse_size(text: str) -> Tuple[int, int]:
-    try:
-        height, width = (int(v) for v in text.lower().split('x'))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'a size is HEIGHTxWIDTH, e.g. 512x512, got {text!r}')
-    return height, width
 
 
 def synchronize(device: torch.device) -> None:

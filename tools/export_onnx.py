@@ -20,19 +20,11 @@ import sys
 
 from mmengine.config import DictAction
 
-from swiftformer_mm.apis import ConfigError
+from swiftformer_mm.apis import ConfigError, parse_size
 from swiftformer_mm.checkpoint import CheckpointError
 from swiftformer_mm.export import (backbone_exportable, create_session, export_onnx,
                                    max_abs_differences, segmentor_exportable)
 from swiftformer_mm.models import SwiftFormer
-
-
-def parse_size(text):
-    try:
-        height, width = (int(v) for v in text.lower().split('x'))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'a size is HEIGHTxWIDTH, e.g. 512x512, got {text!r}')
-    return height, width
 
 
 def parse_args(argv=None):

@@ -49,7 +49,6 @@ def main(argv=None):
             raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
         check_backbone(cfg, pretrained=False)  # the checkpoint holds the weights
         check_data_paths(cfg, ['test'])
-        guard_pipelines(cfg, task)
         if args.out:
             dump_predictions(cfg, task, args.out)
         if args.show_dir:
@@ -60,6 +59,7 @@ def main(argv=None):
     setup_distributed(cfg)
     try:
         runner = build_runner(cfg)
+        guard_pipelines(runner, task)
         runner.test()
     except RUN_ERRORS as error:
         sys.exit(f'error: {error_message(error)}')

@@ -49,7 +49,6 @@ def main(argv=None):
         check_work_dir(cfg.work_dir, args.resume)  # a new run never overwrites an earlier one's files
         check_backbone(cfg)  # arguments, arch and pretrained file, before anything is built
         check_data_paths(cfg, ['train', 'val'])
-        guard_pipelines(cfg, task, skip_unreadable=args.skip_unreadable)
         if args.amp:
             enable_amp(cfg)
         if args.auto_scale_lr:
@@ -61,6 +60,7 @@ def main(argv=None):
     setup_distributed(cfg)
     try:
         runner = build_runner(cfg)
+        guard_pipelines(runner, task, skip_unreadable=args.skip_unreadable)
         runner.train()
     except RUN_ERRORS as error:
         sys.exit(f'error: {error_message(error)}')

@@ -2,7 +2,7 @@
 from ..checkpoint import CheckpointError
 from ..data import DataError
 from ..engine import NonFiniteLossError
-from .cli import add_runner_args, export_local_rank
+from .cli import add_runner_args, export_local_rank, parse_size
 from .config import ConfigError, check_backbone, load_config, load_run_config
 from .data_checks import check_data_paths, guard_pipelines
 from .distributed import setup_distributed
@@ -19,6 +19,6 @@ __all__ = [
     'CheckpointError', 'ConfigError', 'DataError', 'draw_predictions', 'drawn_images_dir',
     'dump_predictions', 'enable_amp', 'enable_auto_scale_lr', 'enable_fault_tolerance',
     'error_message', 'export_local_rank', 'guard_pipelines', 'latest_checkpoint', 'load_config',
-    'load_run_config', 'metrics_file', 'NonFiniteLossError', 'resolve_resume', 'RUN_ERRORS',
+    'load_run_config', 'metrics_file', 'NonFiniteLossError', 'parse_size', 'resolve_resume', 'RUN_ERRORS',
     'set_resume', 'setup_distributed', 'task_of', 'TASKS'
 ]

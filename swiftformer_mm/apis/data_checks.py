@@ -3,14 +3,15 @@
 - :func:`check_data_paths`: the data root, annotation file and image and
   label folders of every data set the run will read exist, so that a wrong
   path is named before any model is built or any iteration runs;
-- :func:`guard_pipelines`: the pipeline steps of
+- :func:`guard_pipelines` (on the built Runner): the pipeline steps of
   :mod:`swiftformer_mm.data.guards`, so that an unreadable image or an
   out-of-range label is an error naming its file.
 """
 import os.path as osp
-from typing import Iterator, List, Tuple
+from typing import Dict, Iterator, List, Tuple
 
 from mmengine.config import Config, ConfigDict
+from mmengine.runner import Runner
 
 from .config import ConfigError
 
@@ -32,11 +33,11 @@ def _datasets(node, where: str) -> Iterator[Tuple[str, ConfigDict]]:
         yield where, node
 
 
-def _loaders(cfg: Config, splits: List[str]) -> Iterator[Tuple[str, str, ConfigDict]]:
-    """(split, config key of the data set, data set config) of every data set the splits read."""
-    for split in splits:
-        loader = cfg.get(f'{split}_dataloader')
-        if loader and cfg.get(f'{split}_cfg') is not None and loader.get('dataset'):
+def _loader_datasets(loaders: Dict[str, dict]) -> Iterator[Tuple[str, str, ConfigDict]]:
+    """(split, config key of the data set, data set config) of every data set of ``loaders``,
+    a mapping from split names to data loader configs."""
+    for split, loader in loaders.items():
+        if isinstance(loader, dict) and loader.get('dataset'):
             for where, dataset in _datasets(loader['dataset'], f'{split}_dataloader.dataset'):
                 yield split, where, dataset
 
@@ -55,7 +56,9 @@ def check_data_paths(cfg: Config, splits: List[str]) -> None:
     Raises:
         ConfigError: naming the config key, the path and how to point it elsewhere.
     """
-    for split, where, dataset in _loaders(cfg, splits):
+    loaders = {split: cfg.get(f'{split}_dataloader') for split in splits
+               if cfg.get(f'{split}_cfg') is not None}
+    for split, where, dataset in _loader_datasets(loaders):
         data_root = dataset.get('data_root') or ''
         checks = [('data_root', data_root, osp.isdir)] if data_root else []
         if dataset.get('ann_file'):
@@ -73,17 +76,25 @@ def check_data_paths(cfg: Config, splits: List[str]) -> None:
                 f'config elsewhere, e.g. --cfg-options {where}.data_root=/path/to/data/')
 
 
-def guard_pipelines(cfg: Config, task: str, skip_unreadable: bool = False) -> None:
-    """Puts the checks of :mod:`swiftformer_mm.data.guards` into every data set's pipeline.
+def guard_pipelines(runner: Runner, task: str, skip_unreadable: bool = False) -> None:
+    """Puts the checks of :mod:`swiftformer_mm.data.guards` into the pipelines of ``runner``'s
+    data sets.
 
     ``LoadImageFromFile`` becomes ``LoadImageChecked`` with the same
     arguments (``skip_unreadable`` in training pipelines only), and for
     segmentation (``task == 'seg'``) ``CheckSegLabels`` follows ``LoadAnnotations``,
     with the decode head's ``num_classes`` and ``ignore_index``.
+
+    It edits the data loader configs that MMEngine's Runner keeps until it
+    builds the loaders (at the start of ``train()`` or ``test()``), not the
+    config: the config the Runner dumps into the work dir and stores in
+    checkpoints stays the user's, whose ``LoadImageFromFile`` the libraries'
+    inferencers look for.
     """
-    head = cfg.get('model', {}).get('decode_head') or {}
+    head = runner.cfg.get('model', {}).get('decode_head') or {}
     head = head[0] if isinstance(head, (list, tuple)) else head
-    for split, _, dataset in _loaders(cfg, ['train', 'val', 'test']):
+    loaders = {split: getattr(runner, f'_{split}_dataloader', None) for split in ('train', 'val', 'test')}
+    for split, _, dataset in _loader_datasets(loaders):
         pipeline = []
         for step in dataset.get('pipeline') or []:
             if isinstance(step, dict) and step.get('type') in IMAGE_LOADERS:
