@@ -1,6 +1,8 @@
-"""Shared fixtures. There is deliberately no ``tests/__init__.py``: the
+"""Shared fixtures and helpers. There is deliberately no ``tests/__init__.py``: the
 mmsegmentation wheel installs a top-level ``tests`` package that would shadow it."""
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,3 +16,39 @@ SHARED_GOLDEN = Path(os.environ.get('SWIFTFORMER_GOLDEN_DIR', REPO_ROOT.parent /
 def _deterministic_seed():
     import torch
     torch.manual_seed(0)
+
+
+def run_tool(tool, *args, env=None, check=True):
+    """Runs ``tools/<tool>`` as a user would (a .py with this interpreter, a .sh with bash).
+
+    One OpenMP thread: on a busy 2-core machine torch's default of one thread
+    per core makes these tiny runs several times slower. ``PYTHON`` makes the
+    launcher scripts use this interpreter, which need not be first on PATH;
+    ``tests/`` is on ``PYTHONPATH`` for the test-only hooks the tiny configs
+    import. ``env`` adds variables; ``check`` asserts exit status 0.
+    """
+    result = subprocess.run(tool_command(tool, *args), capture_output=True, text=True, cwd=REPO_ROOT,
+                            env=tool_env(env))
+    if check:
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    return result
+
+
+def tool_command(tool, *args):
+    path = REPO_ROOT / 'tools' / tool
+    command = [sys.executable, str(path)] if path.suffix == '.py' else ['bash', str(path)]
+    return [*command, *map(str, args)]
+
+
+def tool_env(env=None):
+    """The environment :func:`run_tool` runs a tool in, plus ``env``."""
+    python_path = os.pathsep.join(filter(None, [str(REPO_ROOT / 'tests'), os.environ.get('PYTHONPATH')]))
+    return {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHON': sys.executable, 'PYTHONPATH': python_path,
+            **(env or {})}
+
+
+def make_shapes(root, num_train, num_val, size=64):
+    """The seeded synthetic shapes data of ``tools/make_demo_data.py`` in ``root`` (coco/ and ade/)."""
+    run_tool('make_demo_data.py', '--out-dir', root, '--num-train', num_train, '--num-val', num_val,
+             '--size', size, '--overwrite')
+    return root

@@ -6,15 +6,13 @@ fault put into it, and the demo configs shrunk to a few iterations.
 """
 import json
 import shutil
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import DATA_DIR, REPO_ROOT
+from conftest import DATA_DIR, REPO_ROOT, make_shapes, run_tool
 from swiftformer_mm.data import CheckSegLabels, DataError, LoadImageChecked
 
 SEG_CONFIG = """
@@ -45,9 +43,7 @@ train_cfg = dict(max_epochs=1, val_interval=1)
 
 
 def run(tool, *args):
-    return subprocess.run([sys.executable, str(REPO_ROOT / 'tools' / tool), *map(str, args)],
-                          capture_output=True, text=True, cwd=REPO_ROOT,
-                          env={'OMP_NUM_THREADS': '1', 'PATH': '/usr/bin:/bin'})
+    return run_tool(tool, *args, check=False)
 
 
 def assert_clean_error(result, message):
@@ -59,11 +55,7 @@ def assert_clean_error(result, message):
 
 @pytest.fixture(scope='module')
 def pristine(tmp_path_factory):
-    root = tmp_path_factory.mktemp('shapes')
-    subprocess.run([sys.executable, str(REPO_ROOT / 'tools' / 'make_demo_data.py'), '--out-dir', root,
-                    '--num-train', '6', '--num-val', '2', '--size', '64', '--overwrite'],
-                   check=True, capture_output=True, cwd=REPO_ROOT)
-    return root
+    return make_shapes(tmp_path_factory.mktemp('shapes'), 6, 2)
 
 
 @pytest.fixture

@@ -14,16 +14,13 @@ and random flips, dropout and drop path are off. What is left to differ is the o
 of float sums (gradients all-reduced, batch of 4 vs 2 + 2).
 """
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, make_shapes, run_tool
 
 ITERS = 4
 # largest difference, after 4 AdamW steps at lr 1e-3, between a weight of the two-process run
@@ -55,23 +52,9 @@ randomness = dict(seed=0, deterministic=True)
 """
 
 
-def run(command, *args):
-    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHON': sys.executable,
-           'PYTHONPATH': os.pathsep.join(filter(None, [str(REPO_ROOT / 'tests'), os.environ.get('PYTHONPATH')]))}
-    tool = REPO_ROOT / 'tools' / command
-    launcher = [sys.executable] if tool.suffix == '.py' else ['bash']
-    result = subprocess.run([*launcher, str(tool), *map(str, args)], capture_output=True, text=True,
-                            cwd=REPO_ROOT, env=env)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    return result
-
-
 @pytest.fixture(scope='module')
 def config(tmp_path_factory):
-    root = tmp_path_factory.mktemp('shapes')
-    subprocess.run([sys.executable, str(REPO_ROOT / 'tools' / 'make_demo_data.py'), '--out-dir', root,
-                    '--num-train', '12', '--num-val', '3', '--size', '64', '--overwrite'],
-                   check=True, capture_output=True, cwd=REPO_ROOT)
+    root = make_shapes(tmp_path_factory.mktemp('shapes'), 12, 3)
     path = root / 'seg_dist.py'
     path.write_text(CONFIG.format(demo=str(REPO_ROOT / 'configs/demo/fpn_swiftformer_xs_shapes.py'),
                                   root=f'{root}/ade/', iters=ITERS))
@@ -82,10 +65,10 @@ def config(tmp_path_factory):
 def runs(config, tmp_path_factory):
     """The two-process run (batch 2 each) and the one-process run (batch 4)."""
     two = tmp_path_factory.mktemp('two_processes')
-    result = run('dist_train.sh', config, 2, '--work-dir', two, '--cfg-options', 'train_dataloader.batch_size=2')
+    result = run_tool('dist_train.sh', config, 2, '--work-dir', two, '--cfg-options', 'train_dataloader.batch_size=2')
     assert 'Distributed training: True' in result.stdout + result.stderr
     one = tmp_path_factory.mktemp('one_process')
-    run('train.py', config, '--work-dir', one, '--cfg-options', 'train_dataloader.batch_size=4')
+    run_tool('train.py', config, '--work-dir', one, '--cfg-options', 'train_dataloader.batch_size=4')
     return two, one
 
 
@@ -125,8 +108,8 @@ def metrics(stdout):
 def test_dist_test_gives_the_metrics_of_test_py(config, runs, tmp_path):
     _, one = runs
     checkpoint = one / f'iter_{ITERS}.pth'
-    single = metrics(run('test.py', config, checkpoint, '--work-dir', tmp_path / 'one').stdout)
-    double = metrics(run('dist_test.sh', config, checkpoint, 2, '--work-dir', tmp_path / 'two').stdout)
+    single = metrics(run_tool('test.py', config, checkpoint, '--work-dir', tmp_path / 'one').stdout)
+    double = metrics(run_tool('dist_test.sh', config, checkpoint, 2, '--work-dir', tmp_path / 'two').stdout)
     scores = {k: v for k, v in single.items() if k in ('aAcc', 'mIoU', 'mAcc')}
     assert len(scores) == 3
     assert scores == {k: double[k] for k in scores}  # 3 images: one process gets 2, the other 1

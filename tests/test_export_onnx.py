@@ -5,8 +5,6 @@ and W are dynamic) and is compared with PyTorch, and for the backbone with
 the official golden outputs, within 1e-4.
 """
 import re
-import subprocess
-import sys
 
 import numpy as np
 import onnx
@@ -15,7 +13,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from conftest import DATA_DIR, REPO_ROOT
+from conftest import DATA_DIR, REPO_ROOT, run_tool
 from swiftformer_mm import SwiftFormer
 from swiftformer_mm.export import (SegmentorGraph, backbone_exportable, create_session,
                                    export_onnx, max_abs_differences)
@@ -34,11 +32,7 @@ model = dict(
 
 
 def run_export(*args, check=True):
-    result = subprocess.run([sys.executable, str(REPO_ROOT / 'tools' / 'export_onnx.py'),
-                             *map(str, args)], capture_output=True, text=True, cwd=REPO_ROOT)
-    if check:
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    return result
+    return run_tool('export_onnx.py', *args, check=check)
 
 
 def printed_differences(stdout):

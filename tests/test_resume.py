@@ -9,10 +9,8 @@ variable, and must end with exactly the reference's weights after
 ``--resume``. Every run is a subprocess of ``tools/train.py``, as a user
 runs it.
 """
-import os
 import signal
 import subprocess
-import sys
 import time
 import zipfile
 
@@ -21,7 +19,7 @@ import torch
 from mmengine.config import Config
 from mmengine.fileio import LocalBackend
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, make_shapes, run_tool, tool_command, tool_env
 from fault_injection import cut_writes_to
 from swiftformer_mm.apis import ConfigError, enable_fault_tolerance, latest_checkpoint
 from swiftformer_mm.checkpoint import CheckpointError, load_checkpoint_file
@@ -55,18 +53,7 @@ randomness = dict(seed=0, deterministic=True)
 
 def train(config, work_dir, *args, faults=None, check=True):
     """Runs tools/train.py; ``faults``: FAULT_* variables for fault_injection.py."""
-    result = subprocess.run([sys.executable, str(REPO_ROOT / 'tools' / 'train.py'), str(config),
-                             '--work-dir', str(work_dir), *args], capture_output=True, text=True,
-                            cwd=REPO_ROOT, env=_env(faults))
-    if check:
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    return result
-
-
-def _env(faults=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith('FAULT_')}
-    path = os.pathsep.join(p for p in (str(TESTS), env.get('PYTHONPATH')) if p)
-    return {**env, **(faults or {}), 'OMP_NUM_THREADS': '1', 'PYTHONPATH': path}
+    return run_tool('train.py', config, '--work-dir', work_dir, *args, env=faults, check=check)
 
 
 def same(a, b):
@@ -89,10 +76,7 @@ def assert_same_training_state(path, reference_path):
 
 @pytest.fixture(scope='module')
 def config(tmp_path_factory):
-    root = tmp_path_factory.mktemp('shapes')
-    subprocess.run([sys.executable, str(REPO_ROOT / 'tools' / 'make_demo_data.py'), '--out-dir',
-                    str(root), '--num-train', '8', '--num-val', '2', '--size', '64', '--overwrite'],
-                   check=True, capture_output=True, cwd=REPO_ROOT)
+    root = make_shapes(tmp_path_factory.mktemp('shapes'), 8, 2)
     path = root / 'seg_resume.py'
     path.write_text(CONFIG.format(demo=str(REPO_ROOT / 'configs/demo/fpn_swiftformer_xs_shapes.py'),
                                   root=f'{root}/ade/', iters=ITERS))
@@ -115,9 +99,9 @@ def test_run_killed_mid_training_resumes_to_the_weights_of_an_uninterrupted_run(
     log = (tmp_path / 'killed.log').open('w')
     # two seconds' sleep after each iteration from the first checkpoint on: the kill lands
     # after iteration 2 and long before iteration 6
-    process = subprocess.Popen([sys.executable, str(REPO_ROOT / 'tools' / 'train.py'), str(config),
-                                '--work-dir', str(tmp_path)], stdout=log, stderr=subprocess.STDOUT,
-                               cwd=REPO_ROOT, env=_env({'FAULT_SLEEP_AFTER_ITER': '2'}))
+    process = subprocess.Popen(tool_command('train.py', config, '--work-dir', tmp_path), stdout=log,
+                               stderr=subprocess.STDOUT, cwd=REPO_ROOT,
+                               env=tool_env({'FAULT_SLEEP_AFTER_ITER': '2'}))
     deadline = time.monotonic() + 300
     while not (tmp_path / 'iter_2.pth').exists():
         assert process.poll() is None, (tmp_path / 'killed.log').read_text()[-3000:]

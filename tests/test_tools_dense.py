@@ -6,7 +6,6 @@ the module (fixtures ``det_run`` and ``seg_run``). Every tool runs as a
 subprocess, as a user runs it.
 """
 import json
-import os
 import pickle
 import re
 import subprocess
@@ -20,7 +19,7 @@ from mmengine.config import Config
 from PIL import Image
 from pycocotools import mask as mask_utils
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, make_shapes, run_tool
 from swiftformer_mm.apis import (ConfigError, draw_predictions, dump_predictions, enable_amp,
                                  enable_auto_scale_lr, load_run_config, set_resume, task_of)
 from swiftformer_mm.apis.images import collect_images, prepare_out_dir
@@ -60,22 +59,6 @@ train_cfg = dict(max_iters=2, val_interval=2)
 """
 
 
-def run_tool(*args, check=True):
-    """Runs ``tools/<args[0]>`` (a .py with this interpreter, a .sh with bash).
-
-    One OpenMP thread: on a busy 2-core machine torch's default of one thread
-    per core makes these tiny runs several times slower. ``PYTHON`` makes the
-    launcher scripts use this interpreter, which need not be first on PATH.
-    """
-    tool = REPO_ROOT / 'tools' / args[0]
-    command = [sys.executable, str(tool)] if tool.suffix == '.py' else ['bash', str(tool)]
-    result = subprocess.run([*command, *map(str, args[1:])], capture_output=True, text=True,
-                            cwd=REPO_ROOT, env={**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHON': sys.executable})
-    if check:
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    return result
-
-
 def printed_path(stdout, label):
     """The path a tool printed as ``<label>: <path>``."""
     match = re.search(rf'^{label}: (.+)$', stdout, re.MULTILINE)
@@ -90,9 +73,7 @@ def rgb(path):
 @pytest.fixture(scope='module')
 def data_root(tmp_path_factory):
     root = tmp_path_factory.mktemp('shapes')
-    run_tool('make_demo_data.py', '--out-dir', root, '--num-train', 8, '--num-val', NUM_VAL,
-             '--size', SIZE, '--overwrite')
-    return root
+    return make_shapes(root, 8, NUM_VAL, SIZE)
 
 
 @pytest.fixture(scope='module')
