@@ -250,6 +250,7 @@ def training_fn(model: nn.Module, batch: int, size, device, dtype_name) -> Calla
 def measure(candidates: List[Candidate], size, device, dtype_name, args) -> List[dict]:
     """Every candidate at one size and dtype, timed in interleaved rounds."""
     rows, latency, throughput, training = {}, {}, {}, {}
+    onnx_keys = {(cand.model, cand.variant) for cand in candidates if cand.onnx}
     for cand in candidates:
         key = (cand.model, cand.variant)
         model = cand.build().to(device)
@@ -276,8 +277,7 @@ def measure(candidates: List[Candidate], size, device, dtype_name, args) -> List
     for key, stats in time_interleaved(latency, device, args.reps, args.warmup).items():
         rows[key]['latency_ms'] = stats
         # onnxruntime allocates outside torch, where neither counter sees it
-        onnx = rows[key]['variant'].endswith('onnxruntime')
-        rows[key]['infer_peak_mib'] = None if onnx else peak_memory_mib(latency[key], device)
+        rows[key]['infer_peak_mib'] = None if key in onnx_keys else peak_memory_mib(latency[key], device)
     for key, stats in time_interleaved(throughput, device, args.reps, args.warmup).items():
         rows[key]['throughput_img_s'] = args.batch / (stats['median'] / 1e3)
         rows[key]['throughput_batch'] = args.batch
