@@ -101,15 +101,17 @@ class Stem(nn.Sequential):
     """Two stride-2 3x3 convs with BN and ReLU: stride 4, ``C1 / 2`` then ``C1`` channels.
 
     A ``Sequential`` so that its parameters are ``stem.{0,1,3,4}``, the
-    indices of the official ``patch_embed``.
+    indices of the official ``patch_embed``. The ReLUs overwrite the BN
+    outputs, which nothing else reads.
     """
 
     def __init__(self, out_channels: int, norm_cfg: dict, in_channels: int = 3):
         mid = out_channels // 2
         super().__init__(
-            nn.Conv2d(in_channels, mid, 3, stride=2, padding=1), build_norm(norm_cfg, mid), nn.ReLU(),
+            nn.Conv2d(in_channels, mid, 3, stride=2, padding=1), build_norm(norm_cfg, mid),
+            nn.ReLU(inplace=True),
             nn.Conv2d(mid, out_channels, 3, stride=2, padding=1), build_norm(norm_cfg, out_channels),
-            nn.ReLU())
+            nn.ReLU(inplace=True))
 
 
 class Stage(nn.Module):

@@ -121,8 +121,8 @@ class FusedSwiftFormerEncoder(nn.Sequential):
 
 def deploy_stem(stem: Stem) -> nn.Sequential:
     """The stem with both BatchNorms folded: conv, ReLU, conv, ReLU."""
-    return nn.Sequential(fuse_conv_bn(stem[0], stem[1]), nn.ReLU(), fuse_conv_bn(stem[3], stem[4]),
-                         nn.ReLU())
+    return nn.Sequential(fuse_conv_bn(stem[0], stem[1]), nn.ReLU(inplace=True),
+                         fuse_conv_bn(stem[3], stem[4]), nn.ReLU(inplace=True))
 
 
 def deploy_downsample(downsample: Downsample) -> nn.Conv2d:

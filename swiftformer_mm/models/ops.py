@@ -50,7 +50,7 @@ def pointwise(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor
     return F.conv2d(x, weight[:, :, None, None], bias)
 
 
-def _autograd_records(*tensors: Optional[torch.Tensor]) -> bool:
+def autograd_records(*tensors: Optional[torch.Tensor]) -> bool:
     """Whether the plain out-of-place ops are needed: autograd records one of ``tensors``, or
     ``torch.compile`` traces (it fuses the plain ops itself)."""
     if torch.compiler.is_compiling():
@@ -63,7 +63,7 @@ def gelu(x: torch.Tensor) -> torch.Tensor:
 
     ``x`` must be a fresh result that nothing else refers to.
     """
-    return F.gelu(x) if _autograd_records(x) else torch.ops.aten.gelu_(x)
+    return F.gelu(x) if autograd_records(x) else torch.ops.aten.gelu_(x)
 
 
 def scaled_residual(x: torch.Tensor, branch: torch.Tensor, scale: torch.Tensor,
@@ -72,7 +72,7 @@ def scaled_residual(x: torch.Tensor, branch: torch.Tensor, scale: torch.Tensor,
 
     ``branch`` must be a fresh result that nothing else refers to.
     """
-    if (_autograd_records(x, branch, scale) or (training and drop_path_rate > 0)
+    if (autograd_records(x, branch, scale) or (training and drop_path_rate > 0)
             or branch.dtype != x.dtype):  # under autocast: keep the residual stream's precision
         return x + drop_path(scale * branch, drop_path_rate, training)
     return branch.mul_(scale).add_(x)
@@ -88,7 +88,7 @@ def pointwise_mlp(x: torch.Tensor, fc1: nn.Conv2d, fc2: nn.Conv2d,
     one after the other on the whole map.
     """
     if (not is_channels_last(x) or torch.is_autocast_enabled(x.device.type)
-            or _autograd_records(x, residual, scale, fc1.weight, fc1.bias, fc2.weight, fc2.bias)):
+            or autograd_records(x, residual, scale, fc1.weight, fc1.bias, fc2.weight, fc2.bias)):
         branch = pointwise(gelu(pointwise(x, fc1.weight, fc1.bias)), fc2.weight, fc2.bias)
         if scale is not None and residual is not None:
             return scaled_residual(residual, branch, scale)
@@ -104,21 +104,22 @@ def _tokens(x: torch.Tensor) -> torch.Tensor:
 
 def _chunked_pointwise_mlp(x, fc1, fc2, residual, scale):
     batch, _, height, width = x.shape
-    out = x.new_empty((batch, fc2.out_channels, height, width)).contiguous(
-        memory_format=torch.channels_last)
+    out = torch.empty((batch, fc2.out_channels, height, width), dtype=x.dtype, device=x.device,
+                      memory_format=torch.channels_last)
     inputs, outputs = _tokens(x), _tokens(out)
     residuals = None if residual is None else _tokens(residual)
     scale = None if scale is None else scale.reshape(-1)
     weight1, weight2 = fc1.weight.flatten(1).t(), fc2.weight.flatten(1).t()
-    chunk = max(256, HIDDEN_VALUES_PER_CHUNK // fc1.out_channels)
+    chunk = min(inputs.shape[0], max(256, HIDDEN_VALUES_PER_CHUNK // fc1.out_channels))
+    # one hidden buffer for all chunks: a fresh one per chunk costs page faults
+    hidden_buffer = x.new_empty((chunk, fc1.out_channels))
     for start in range(0, inputs.shape[0], chunk):
         rows = slice(start, start + chunk)
-        hidden = torch.ops.aten.gelu_(_linear(inputs[rows], weight1, fc1.bias))
+        hidden = hidden_buffer[:inputs[rows].shape[0]]
+        _linear(inputs[rows], weight1, fc1.bias, out=hidden)
+        torch.ops.aten.gelu_(hidden)
         result = outputs[rows]
-        if fc2.bias is None:
-            torch.mm(hidden, weight2, out=result)
-        else:
-            torch.addmm(fc2.bias, hidden, weight2, out=result)
+        _linear(hidden, weight2, fc2.bias, out=result)
         if scale is not None:
             result.mul_(scale)
         if residuals is not None:
@@ -126,5 +127,8 @@ def _chunked_pointwise_mlp(x, fc1, fc2, residual, scale):
     return out
 
 
-def _linear(x: torch.Tensor, weight_t: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
-    return torch.mm(x, weight_t) if bias is None else torch.addmm(bias, x, weight_t)
+def _linear(x: torch.Tensor, weight_t: torch.Tensor, bias: Optional[torch.Tensor], out: torch.Tensor) -> None:
+    if bias is None:
+        torch.mm(x, weight_t, out=out)
+    else:
+        torch.addmm(bias, x, weight_t, out=out)
