@@ -38,6 +38,7 @@ def check_report(report, with_hf, dtypes=('fp32', )):
         assert row['size'] == [64, 64] and row['gmacs'] > 0
         assert 0 < row['latency_ms']['min'] <= row['latency_ms']['median'] <= row['latency_ms']['max']
         assert row['throughput_img_s'] > 0 and row['matmul_fraction'] > 0
+        assert isinstance(row['infer_page_faults'], int) and row['infer_page_faults'] >= 0
     for dtype in dtypes:
         deploy = rows[('SwiftFormer-XS', 'deploy', dtype)]
         r50 = rows[('ResNet-50', 'mmdet', dtype)]

@@ -13,6 +13,12 @@ For every model and variant, at every input size, in one process:
   alive, from ``torch.profiler`` memory events; weights, inputs and
   gradients from earlier steps are not counted, nor the allocator's caches
   or anything else in the process's RSS;
+- minor page faults of one batch-1 forward (CPU): each is the first touch
+  of a fresh page of memory. glibc's malloc hands large blocks back to the
+  system when they are freed, so a model that allocates a new tensor per op
+  pays these again on every call; with ``MALLOC_MMAP_THRESHOLD_`` and
+  ``MALLOC_TRIM_THRESHOLD_`` set high, or another allocator preloaded, freed
+  memory is kept and reused (the settings are recorded with the machine);
 - MACs from MMEngine's ``FlopAnalyzer`` (as ``tools/get_flops.py``: convs,
   linear layers and matrix products, no element-wise ops), and the achieved
   fraction of the machine's fp32 matmul rate (a large ``torch.mm`` timed
@@ -45,6 +51,7 @@ import contextlib
 import json
 import os
 import platform
+import resource
 import statistics
 import sys
 import time
@@ -190,6 +197,15 @@ def peak_memory_mib(fn: Callable[[], object], device: torch.device) -> float:
     return _cpu_profiler_peak_bytes(fn) / 2**20
 
 
+def minor_page_faults(fn: Callable[[], object], device: torch.device) -> Optional[int]:
+    """Minor page faults of this process during one call of ``fn``; None on CUDA."""
+    if device.type != 'cpu':
+        return None
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    fn()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
 def matmul_rate(device: torch.device, size: int, reps: int) -> float:
     """fp32 multiply-accumulates per second of a ``size``-square ``torch.mm`` (median of reps)."""
     a = torch.rand(size, size, device=device)
@@ -278,6 +294,7 @@ def measure(candidates: List[Candidate], size, device, dtype_name, args) -> List
         rows[key]['latency_ms'] = stats
         # onnxruntime allocates outside torch, where neither counter sees it
         rows[key]['infer_peak_mib'] = None if key in onnx_keys else peak_memory_mib(latency[key], device)
+        rows[key]['infer_page_faults'] = minor_page_faults(latency[key], device)
     for key, stats in time_interleaved(throughput, device, args.reps, args.warmup).items():
         rows[key]['throughput_img_s'] = args.batch / (stats['median'] / 1e3)
         rows[key]['throughput_batch'] = args.batch
@@ -325,8 +342,9 @@ def markdown_table(rows: List[dict]) -> str:
     lines = [
         '| input | dtype | model | variant | GMACs | params (M) | latency b1, ms: median (IQR) '
         '| throughput, img/s (batch) | train step, ms: median (IQR) (batch) | train peak MiB '
-        '| b1 peak MiB | % of matmul rate | x vs HF (latency / train) | x vs R50 | dev. vs fp32 |',
-        '|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+        '| b1 peak MiB | b1 page faults | % of matmul rate | x vs HF (latency / train) | x vs R50 '
+        '| dev. vs fp32 |',
+        '|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ]
     for r in rows:
         train = f"{_ms(r['train_ms'])} ({r['train_batch']})" if 'train_ms' in r else '-'
@@ -337,11 +355,12 @@ def markdown_table(rows: List[dict]) -> str:
         r50 = f"{r['speedup_vs_r50']:.2f}" if 'speedup_vs_r50' in r else '-'
         deviation = f"{r['max_rel_dev']:.1e}" if 'max_rel_dev' in r else '-'
         variant = r['variant'] + (f" (compile {r['compile_s']:.0f} s)" if 'compile_s' in r else '')
+        faults = '-' if r['infer_page_faults'] is None else str(r['infer_page_faults'])
         lines.append(
             f"| {r['size'][0]}x{r['size'][1]} | {r['dtype']} | {r['model']} | {variant} "
             f"| {r['gmacs']:.2f} | {r['params_m']:.2f} | {_ms(r['latency_ms'])} "
             f"| {r['throughput_img_s']:.2f} ({r['throughput_batch']}) | {train} "
-            f"| {_mib(r.get('train_peak_mib'))} | {_mib(r['infer_peak_mib'])} "
+            f"| {_mib(r.get('train_peak_mib'))} | {_mib(r['infer_peak_mib'])} | {faults} "
             f"| {100 * r['matmul_fraction']:.0f}% | {ratio} | {r50} | {deviation} |")
     return '\n'.join(lines)
 
@@ -372,7 +391,9 @@ def plot(rows: List[dict], path: str) -> None:
 def machine_info(device: torch.device) -> dict:
     info = dict(platform=platform.platform(), python=platform.python_version(),
                 torch=torch.__version__, device=device.type, threads=torch.get_num_threads(),
-                cpu_count=os.cpu_count(), load_avg=list(os.getloadavg()))
+                cpu_count=os.cpu_count(), load_avg=list(os.getloadavg()),
+                allocator_env={k: v for k, v in os.environ.items()
+                               if k.startswith('MALLOC_') or k == 'LD_PRELOAD'})
     with contextlib.suppress(OSError):
         with open('/proc/cpuinfo') as f:
             info['cpu'] = next((line.split(':', 1)[1].strip() for line in f
