@@ -92,3 +92,20 @@ def test_bf16_rows_measure_their_deviation_from_fp32(monkeypatch):
         else:
             # bf16 keeps 8 bits of mantissa: visibly different from fp32, yet close to it
             assert 1e-5 < row['max_rel_dev'] < 0.1, (model, variant)
+
+
+def test_cold_heap_benchmark_times_this_backbone_next_to_hf(monkeypatch):
+    spec = importlib.util.spec_from_file_location('benchmark_cold_heap',
+                                                  REPO_ROOT / 'tools' / 'benchmark_cold_heap.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    results = tool.main(['--arch', 'xs', '--size', '64x64', '--reps', '2', '--warmup', '1', '--threads', '1'])
+    with_hf = importlib.util.find_spec('transformers') is not None
+    expected = {('SwiftFormer-XS', 'train form'), ('SwiftFormer-XS', 'train form, NCHW'),
+                ('SwiftFormer-XS', 'deploy')} | ({HF_ROW} if with_hf else set())
+    assert set(results) == expected
+    for row in results.values():
+        assert 0 < row['min'] <= row['median'] <= row['max'] and row['page_faults'] >= 0
+        if with_hf:
+            hf = results[HF_ROW]['median']
+            assert row['speedup_vs_hf'] == pytest.approx(hf / row['median'])
