@@ -52,3 +52,13 @@ def make_shapes(root, num_train, num_val, size=64):
     run_tool('make_demo_data.py', '--out-dir', root, '--num-train', num_train, '--num-val', num_val,
              '--size', size, '--overwrite')
     return root
+
+
+def write_shapes_seg_config(root, name, template, num_train, num_val, iters):
+    """Makes the shapes data in ``root`` and writes there, as ``name``, the config ``template``
+    with ``{demo}`` (the shapes Semantic FPN config), ``{root}`` (its ade/ data) and ``{iters}``."""
+    make_shapes(root, num_train, num_val)
+    path = root / name
+    path.write_text(template.format(demo=str(REPO_ROOT / 'configs/demo/fpn_swiftformer_xs_shapes.py'),
+                                    root=f'{root}/ade/', iters=iters))
+    return path

@@ -23,8 +23,8 @@ HF_ROW = ('HF SwiftFormer-XS', 'transformers')
 ONNX_ROW = ('SwiftFormer-XS', 'deploy, onnxruntime', 'fp32')  # onnxruntime runs fp32 only
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location('benchmark_tool', REPO_ROOT / 'tools' / 'benchmark.py')
+def load_tool(name='benchmark'):
+    spec = importlib.util.spec_from_file_location(f'{name}_tool', REPO_ROOT / 'tools' / f'{name}.py')
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     return tool
@@ -94,12 +94,8 @@ def test_bf16_rows_measure_their_deviation_from_fp32(monkeypatch):
             assert 1e-5 < row['max_rel_dev'] < 0.1, (model, variant)
 
 
-def test_cold_heap_benchmark_times_this_backbone_next_to_hf(monkeypatch):
-    spec = importlib.util.spec_from_file_location('benchmark_cold_heap',
-                                                  REPO_ROOT / 'tools' / 'benchmark_cold_heap.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    results = tool.main(['--arch', 'xs', '--size', '64x64', '--reps', '2', '--warmup', '1', '--threads', '1'])
+def test_cold_heap_benchmark_times_this_backbone_next_to_hf():
+    results = load_tool('benchmark_cold_heap').main(['--arch', 'xs', '--size', '64x64', '--reps', '2', '--warmup', '1', '--threads', '1'])
     with_hf = importlib.util.find_spec('transformers') is not None
     expected = {('SwiftFormer-XS', 'train form'), ('SwiftFormer-XS', 'train form, NCHW'),
                 ('SwiftFormer-XS', 'deploy')} | ({HF_ROW} if with_hf else set())

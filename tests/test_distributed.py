@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import REPO_ROOT, make_shapes, run_tool
+from conftest import run_tool, write_shapes_seg_config
 
 ITERS = 4
 # largest difference, after 4 AdamW steps at lr 1e-3, between a weight of the two-process run
@@ -54,11 +54,7 @@ randomness = dict(seed=0, deterministic=True)
 
 @pytest.fixture(scope='module')
 def config(tmp_path_factory):
-    root = make_shapes(tmp_path_factory.mktemp('shapes'), 12, 3)
-    path = root / 'seg_dist.py'
-    path.write_text(CONFIG.format(demo=str(REPO_ROOT / 'configs/demo/fpn_swiftformer_xs_shapes.py'),
-                                  root=f'{root}/ade/', iters=ITERS))
-    return path
+    return write_shapes_seg_config(tmp_path_factory.mktemp('shapes'), 'seg_dist.py', CONFIG, 12, 3, ITERS)
 
 
 @pytest.fixture(scope='module')

@@ -19,7 +19,7 @@ import torch
 from mmengine.config import Config
 from mmengine.fileio import LocalBackend
 
-from conftest import REPO_ROOT, make_shapes, run_tool, tool_command, tool_env
+from conftest import REPO_ROOT, run_tool, tool_command, tool_env, write_shapes_seg_config
 from fault_injection import cut_writes_to
 from swiftformer_mm.apis import ConfigError, enable_fault_tolerance, latest_checkpoint
 from swiftformer_mm.checkpoint import CheckpointError, load_checkpoint_file
@@ -76,11 +76,7 @@ def assert_same_training_state(path, reference_path):
 
 @pytest.fixture(scope='module')
 def config(tmp_path_factory):
-    root = make_shapes(tmp_path_factory.mktemp('shapes'), 8, 2)
-    path = root / 'seg_resume.py'
-    path.write_text(CONFIG.format(demo=str(REPO_ROOT / 'configs/demo/fpn_swiftformer_xs_shapes.py'),
-                                  root=f'{root}/ade/', iters=ITERS))
-    return path
+    return write_shapes_seg_config(tmp_path_factory.mktemp('shapes'), 'seg_resume.py', CONFIG, 8, 2, ITERS)
 
 
 @pytest.fixture(scope='module')

@@ -46,11 +46,11 @@ def main(argv=None):
     hf = next((t['median'] for (model, _), t in timings.items() if model.startswith('HF')), None)
     print(f'{size[0]}x{size[1]}: model | variant | latency ms (IQR) | page faults | x vs HF')
     for key, stats in timings.items():
-        faults = minor_page_faults(fns[key], cpu)
-        ratio = f"{hf / stats['median']:.2f}" if hf else '-'
+        speedup = hf / stats['median'] if hf else None
+        results[key] = dict(stats, page_faults=minor_page_faults(fns[key], cpu), speedup_vs_hf=speedup)
         print(f"  {key[0]} | {key[1]} | {stats['median']:.1f} ({stats['q1']:.1f}-{stats['q3']:.1f})"
-              f' | {faults} | {ratio}', flush=True)
-        results[key] = dict(stats, page_faults=faults, speedup_vs_hf=hf / stats['median'] if hf else None)
+              f" | {results[key]['page_faults']} | {'-' if speedup is None else f'{speedup:.2f}'}",
+              flush=True)
     for note in notes:
         print(f'Note: {note}')
     return results

@@ -115,8 +115,9 @@ def _chunked_pointwise_mlp(x, fc1, fc2, residual, scale):
     hidden_buffer = x.new_empty((chunk, fc1.out_channels))
     for start in range(0, inputs.shape[0], chunk):
         rows = slice(start, start + chunk)
-        hidden = hidden_buffer[:inputs[rows].shape[0]]
-        _linear(inputs[rows], weight1, fc1.bias, out=hidden)
+        block = inputs[rows]
+        hidden = hidden_buffer[:block.shape[0]]
+        _linear(block, weight1, fc1.bias, out=hidden)
         torch.ops.aten.gelu_(hidden)
         result = outputs[rows]
         _linear(hidden, weight2, fc2.bias, out=result)
