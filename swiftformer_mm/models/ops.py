@@ -89,12 +89,25 @@ def pointwise_mlp(x: torch.Tensor, fc1: nn.Conv2d, fc2: nn.Conv2d,
     """
     if (not is_channels_last(x) or torch.is_autocast_enabled(x.device.type)
             or autograd_records(x, residual, scale, fc1.weight, fc1.bias, fc2.weight, fc2.bias)):
-        branch = pointwise(gelu(pointwise(x, fc1.weight, fc1.bias)), fc2.weight, fc2.bias)
+        branch = _mlp_branch(x, fc1, fc2)
         if scale is not None and residual is not None:
             return scaled_residual(residual, branch, scale)
         branch = branch if scale is None else branch * scale
         return branch if residual is None else branch + residual
     return _chunked_pointwise_mlp(x, fc1, fc2, residual, scale)
+
+
+def _mlp_branch(x: torch.Tensor, fc1: nn.Conv2d, fc2: nn.Conv2d) -> torch.Tensor:
+    """``fc2(GELU(fc1(x)))`` on the whole map, in the memory format of ``x``.
+
+    On a channels-last map the GELU runs on the hidden tokens (B, H, W, C'),
+    a contiguous tensor: ATen's GELU and its backward take ~1.7x longer on the
+    same memory seen as a channels-last (B, C', H, W) view.
+    """
+    if not is_channels_last(x):
+        return pointwise(gelu(pointwise(x, fc1.weight, fc1.bias)), fc2.weight, fc2.bias)
+    hidden = gelu(F.linear(x.permute(0, 2, 3, 1), fc1.weight.flatten(1), fc1.bias))
+    return F.linear(hidden, fc2.weight.flatten(1), fc2.bias).permute(0, 3, 1, 2)
 
 
 def _tokens(x: torch.Tensor) -> torch.Tensor:
