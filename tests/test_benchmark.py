@@ -95,7 +95,8 @@ def test_bf16_rows_measure_their_deviation_from_fp32(monkeypatch):
 
 
 def test_cold_heap_benchmark_times_this_backbone_next_to_hf():
-    results = load_tool('benchmark_cold_heap').main(['--arch', 'xs', '--size', '64x64', '--reps', '2', '--warmup', '1', '--threads', '1'])
+    results = load_tool('benchmark_cold_heap').main(
+        ['--arch', 'xs', '--size', '64x64', '--reps', '2', '--warmup', '1', '--threads', '1'])
     with_hf = importlib.util.find_spec('transformers') is not None
     expected = {('SwiftFormer-XS', 'train form'), ('SwiftFormer-XS', 'train form, NCHW'),
                 ('SwiftFormer-XS', 'deploy')} | ({HF_ROW} if with_hf else set())
@@ -105,3 +106,26 @@ def test_cold_heap_benchmark_times_this_backbone_next_to_hf():
         if with_hf:
             hf = results[HF_ROW]['median']
             assert row['speedup_vs_hf'] == pytest.approx(hf / row['median'])
+
+
+def test_compile_flag_times_the_compiled_training_step_and_reports_compile_times(monkeypatch, capsys):
+    tool = load_tool()
+    compiled = []
+
+    def record_compile(model, **kwargs):  # a real compile takes minutes; the tool's wiring is tested
+        compiled.append(model)
+        return model
+
+    monkeypatch.setattr(tool.torch, 'compile', record_compile)
+    report = tool.main(BENCHMARK_ARGS + ['--compile', '--no-baselines'])
+    rows = {(r['model'], r['variant']): r for r in report['results']}
+    train_form = rows[('SwiftFormer-XS', 'train form+compile')]
+    deploy = rows[('SwiftFormer-XS', 'deploy+compile')]
+    assert train_form['compile_s'] > 0 and train_form['train_compile_s'] > 0
+    assert train_form['train_ms']['median'] > 0
+    assert train_form['gmacs'] == rows[('SwiftFormer-XS', 'train form')]['gmacs']
+    assert deploy['compile_s'] > 0 and 'train_ms' not in deploy and 'train_compile_s' not in deploy
+    # compiled: the training form for inference, a second one for its training step, the deploy form
+    assert [m.training for m in compiled] == [False, True, False]
+    assert compiled[2].deployed and not compiled[0].deployed
+    assert 'train form+compile (compile ' in capsys.readouterr().out

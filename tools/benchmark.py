@@ -29,8 +29,9 @@ in eval mode for inference; it computes in channels-last memory format), the
 same in NCHW (``channels_last=False``, the layout the official code uses), its
 deploy form (``switch_to_deploy()``), the deploy form exported to ONNX and
 run by onnxruntime (with as many intra-op threads as torch; fp32 only; its
-memory is not measured), and with ``--compile`` the deploy form through
-``torch.compile`` (the compile time is reported); HF transformers'
+memory is not measured), and with ``--compile`` the training form (its
+forward and its training step) and the deploy form through
+``torch.compile`` (the compile times are reported); HF transformers'
 ``SwiftFormerModel`` with the same depths and widths and random weights
 (reported as skipped when transformers is not installed); mmdet's ResNet-18
 and ResNet-50. With ``--dtypes fp32 bf16`` every model also runs under
@@ -114,7 +115,11 @@ def swiftformer_candidates(arch: str, with_compile: bool) -> List[Candidate]:
         Candidate(name, 'deploy, onnxruntime', deployed, f'{arch}-deploy', onnx=True),
     ]
     if with_compile:
-        candidates.append(Candidate(name, 'deploy+compile', deployed, f'{arch}-deploy', compile=True))
+        candidates += [
+            Candidate(name, 'train form+compile', lambda: _eval(SwiftFormer(arch=arch)), f'{arch}-train',
+                      compile=True, trainable=True),
+            Candidate(name, 'deploy+compile', deployed, f'{arch}-deploy', compile=True),
+        ]
     return candidates
 
 
@@ -287,9 +292,14 @@ def measure(candidates: List[Candidate], size, device, dtype_name, args) -> List
             synchronize(device)
             rows[key]['compile_s'] = time.perf_counter() - start
         if cand.trainable and not args.no_train:
-            training[key] = training_fn(cand.build().to(device), args.train_batch, size, device,
-                                        dtype_name)
-            training[key]()  # allocates the gradients, which later steps reuse
+            trained = cand.build().to(device)
+            trained = torch.compile(trained, dynamic=False) if cand.compile else trained
+            training[key] = training_fn(trained, args.train_batch, size, device, dtype_name)
+            start = time.perf_counter()
+            training[key]()  # allocates the gradients, which later steps reuse (and compiles)
+            synchronize(device)
+            if cand.compile:
+                rows[key]['train_compile_s'] = time.perf_counter() - start
     for key, stats in time_interleaved(latency, device, args.reps, args.warmup).items():
         rows[key]['latency_ms'] = stats
         # onnxruntime allocates outside torch, where neither counter sees it
@@ -354,7 +364,10 @@ def markdown_table(rows: List[dict]) -> str:
             ratio += f" / {r['train_speedup_vs_hf']:.2f}" if 'train_speedup_vs_hf' in r else ''
         r50 = f"{r['speedup_vs_r50']:.2f}" if 'speedup_vs_r50' in r else '-'
         deviation = f"{r['max_rel_dev']:.1e}" if 'max_rel_dev' in r else '-'
-        variant = r['variant'] + (f" (compile {r['compile_s']:.0f} s)" if 'compile_s' in r else '')
+        variant = r['variant']
+        if 'compile_s' in r:
+            train_compile = f", train step {r['train_compile_s']:.0f} s" if 'train_compile_s' in r else ''
+            variant += f" (compile {r['compile_s']:.0f} s{train_compile})"
         faults = '-' if r['infer_page_faults'] is None else str(r['infer_page_faults'])
         lines.append(
             f"| {r['size'][0]}x{r['size'][1]} | {r['dtype']} | {r['model']} | {variant} "
@@ -421,7 +434,8 @@ def parse_args(argv=None):
     parser.add_argument('--no-train', action='store_true', help='skip the training steps')
     parser.add_argument('--no-baselines', action='store_true', help='skip HF and the ResNets')
     parser.add_argument('--compile', action='store_true',
-                        help='also time the deploy form through torch.compile (slow to compile)')
+                        help='also time the training form (inference and training step) and the deploy '
+                        'form through torch.compile (slow to compile)')
     parser.add_argument('--matmul-size', type=int, default=None,
                         help='side of the timed square matmul (default: 2048 on CPU, 8192 on CUDA)')
     parser.add_argument('--out-json', help='write the results as JSON here')
