@@ -38,15 +38,16 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     notes = []
     candidates = [c for c in swiftformer_candidates(args.arch, False) if not c.onnx]
-    candidates += [c for c in [hf_candidate(args.arch, notes)] if c is not None]
+    hf = hf_candidate(args.arch, notes)
+    candidates += [hf] if hf is not None else []
     cpu = torch.device('cpu')
     size, results = args.size, {}
     fns = {(c.model, c.variant): inference_fn(c.build(), 1, size, cpu, 'fp32') for c in candidates}
     timings = time_interleaved(fns, cpu, args.reps, args.warmup)
-    hf = next((t['median'] for (model, _), t in timings.items() if model.startswith('HF')), None)
+    hf_ms = None if hf is None else timings[(hf.model, hf.variant)]['median']
     print(f'{size[0]}x{size[1]}: model | variant | latency ms (IQR) | page faults | x vs HF')
     for key, stats in timings.items():
-        speedup = hf / stats['median'] if hf else None
+        speedup = hf_ms / stats['median'] if hf_ms else None
         results[key] = dict(stats, page_faults=minor_page_faults(fns[key], cpu), speedup_vs_hf=speedup)
         print(f"  {key[0]} | {key[1]} | {stats['median']:.1f} ({stats['q1']:.1f}-{stats['q3']:.1f})"
               f" | {results[key]['page_faults']} | {'-' if speedup is None else f'{speedup:.2f}'}",
