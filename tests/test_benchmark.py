@@ -129,3 +129,29 @@ def test_compile_flag_times_the_compiled_training_step_and_reports_compile_times
     assert [m.training for m in compiled] == [False, True, False]
     assert compiled[2].deployed and not compiled[0].deployed
     assert 'train form+compile (compile ' in capsys.readouterr().out
+
+
+def test_breakdown_sorts_the_ops_of_every_pass_into_kinds_and_rates_the_matrix_products():
+    tool = load_tool('benchmark_breakdown')
+    assert [tool.kind_of(op) for op in ('aten::addmm', 'aten::bmm', 'aten::convolution_backward',
+                                         'aten::mkldnn_convolution', 'aten::gelu_backward',
+                                         'aten::native_batch_norm', 'aten::add_')] == [
+        'matrix products', 'matrix products', 'convolutions', 'convolutions', 'GELU', 'batch norm', 'other']
+    results = tool.main(['--arch', 'xs', '--size', '64x64', '--reps', '2', '--warmup', '1', '--threads', '1',
+                         '--profiled-reps', '2', '--matmul-size', '256', '--batch', '2'])
+    with_hf = importlib.util.find_spec('transformers') is not None
+    models = ['SwiftFormer-XS train form', 'SwiftFormer-XS deploy'] + (['HF SwiftFormer-XS transformers']
+                                                                       if with_hf else [])
+    trainable = [m for m in models if 'deploy' not in m]
+    assert set(results) == ({(m, 'forward b1') for m in models}
+                            | {(m, 'training step b2') for m in trainable})
+    for (model, pass_name), result in results.items():
+        assert set(result['ms']) == set(tool.KINDS) and result['profiled_reps'] == 2
+        assert result['profiled_ms'] == pytest.approx(sum(result['ms'].values()))
+        assert result['timed_ms']['median'] > 0
+        # every model computes its attention's linear layers as matrix products
+        assert result['ms']['matrix products'] > 0 and result['product_gmacs_per_s'] > 0, (model, pass_name)
+    for model in trainable:  # backward adds two products per forward product, on twice the images
+        forward, step = results[(model, 'forward b1')], results[(model, 'training step b2')]
+        assert step['ms']['matrix products'] > forward['ms']['matrix products']
+        assert forward['ms']['GELU'] > 0 and step['ms']['GELU'] > forward['ms']['GELU']
