@@ -20,7 +20,6 @@ import argparse
 import os
 import statistics
 import sys
-from collections import Counter
 from typing import Callable, Dict, List
 
 import torch
@@ -51,15 +50,14 @@ def profile_by_kind(fn: Callable[[], object]) -> dict:
     """Self CPU milliseconds per kind of op in one call of ``fn``, and the products' MAC rate."""
     with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
         fn()
-    ms, product_flops = Counter({kind: 0.0 for kind in KINDS}), 0
+    ms, product_flops = dict.fromkeys(KINDS, 0.0), 0
     for event in prof.key_averages():
         kind = kind_of(event.key)
         ms[kind] += event.self_cpu_time_total / 1e3
         if kind == 'matrix products':
             product_flops += event.flops
     products_s = ms['matrix products'] / 1e3
-    return dict(ms=dict(ms), profiled_ms=sum(ms.values()),
-                product_gmacs_per_s=product_flops / 2 / products_s / 1e9 if products_s else None)
+    return dict(ms=ms, product_gmacs_per_s=product_flops / 2 / products_s / 1e9 if products_s else None)
 
 
 def median_profile(profiles: List[dict]) -> dict:
