@@ -15,7 +15,7 @@ unreadable image or an out-of-range label file).
 from . import checkpoint  # noqa: F401
 from . import data  # noqa: F401  (registers the checking pipeline steps)
 from . import engine  # noqa: F401  (registers the atomic backend and training hooks)
-from .models import SwiftFormer
+from .models import SwiftFormer, switch_to_deploy
 
 __version__ = '0.1.0'
-__all__ = ['SwiftFormer', '__version__']
+__all__ = ['SwiftFormer', 'switch_to_deploy', '__version__']

@@ -62,3 +62,24 @@ def write_shapes_seg_config(root, name, template, num_train, num_val, iters):
     path.write_text(template.format(demo=str(REPO_ROOT / 'configs/demo/fpn_swiftformer_xs_shapes.py'),
                                     root=f'{root}/ade/', iters=iters))
     return path
+
+
+def golden_model(case, **init_options):
+    """The training form in eval mode with the weights of a golden case (``tests/data/golden`` or
+    ``$SWIFTFORMER_GOLDEN_DIR``, default ``../shared/golden``), loaded through ``init_cfg`` as a
+    user's config would; returns ``(model, golden, checkpoint_path)``."""
+    import torch
+    from swiftformer_mm import SwiftFormer
+    folder = DATA_DIR / 'golden'
+    if not (folder / f'{case}_golden.pth').exists():
+        folder = SHARED_GOLDEN
+        if not (folder / f'{case}_golden.pth').exists():
+            pytest.skip(f'{case} golden files are not in the repo and {SHARED_GOLDEN} is absent')
+    golden = torch.load(folder / f'{case}_golden.pth', weights_only=True)
+    meta = golden['meta']
+    checkpoint = folder / meta['checkpoint']
+    model = SwiftFormer(arch=dict(depths=meta['layers'], widths=meta['embed_dims']),
+                        out_norm_cfg=dict(type='BN') if meta['mode'] == 'dense' else None,
+                        init_cfg=dict(type='Pretrained', checkpoint=str(checkpoint), **init_options))
+    model.init_weights()
+    return model.eval(), golden, checkpoint

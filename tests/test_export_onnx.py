@@ -165,7 +165,7 @@ def test_deployed_segmentor_graph_matches_pytorch_on_a_batch(segmentor, tmp_path
     config, checkpoint, _ = segmentor
     exportable = segmentor_exportable(str(config), str(checkpoint), deploy=True)
     assert isinstance(exportable.model, SegmentorGraph)
-    assert exportable.model.segmentor.backbone.deployed
+    assert exportable.model.segmentor.backbone.deploy
     path = tmp_path / 'fpn_deploy.onnx'
     export_onnx(exportable, str(path), (64, 96))
     differences = max_abs_differences(exportable, create_session(str(path), threads=1), (96, 64),

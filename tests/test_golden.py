@@ -5,58 +5,46 @@ weights, BN statistics and layer scales (see ``tests/data/golden`` and
 ``../shared/golden/README.md``). Checkpoints load through ``init_cfg``
 exactly as a user's config would.
 
-Every fp32 way of running the backbone is checked: channels-last (the
-default) and NCHW memory, with autograd recording (no in-place ops) or not,
-and the deploy form of ``switch_to_deploy()`` in both layouts.
+Every fp32 way of running the backbone is checked: the training form with
+and without autograd recording; the deploy form of ``switch_to_deploy()``
+with its CPU kernels (no autograd) and with its plain NCHW ops (the path
+CUDA takes; autograd recording makes a CPU take it too); and a model built
+with ``deploy=True`` that loads the deploy-form state dict strictly.
 """
 import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import DATA_DIR, SHARED_GOLDEN
+from conftest import golden_model
 from swiftformer_mm import SwiftFormer
 from swiftformer_mm.checkpoint import load_checkpoint_file
 
 TOLERANCE = 1e-4
-# mode -> (channels_last, deploy, autograd)
+# mode -> (deploy form, autograd)
 MODES = {
-    'channels_last': (True, False, False),
-    'channels_last_autograd': (True, False, True),
-    'nchw': (False, False, False),
-    'nchw_autograd': (False, False, True),
-    'deploy': (True, True, False),
-    'deploy_nchw': (False, True, False),
+    'train_form': (False, False),
+    'train_form_autograd': (False, True),
+    'deploy_cpu_kernels': (True, False),
+    'deploy_plain_ops': (True, True),
+    'deploy_built_directly': (True, False),
 }
 
 
-def _golden_dir(case):
-    local = DATA_DIR / 'golden'
-    if (local / f'{case}_golden.pth').exists():
-        return local
-    if not (SHARED_GOLDEN / f'{case}_golden.pth').exists():
-        pytest.skip(f'{case} golden files are not in the repo and {SHARED_GOLDEN} is absent')
-    return SHARED_GOLDEN
-
-
-def _load_case(case, mode='channels_last', **init_options):
-    folder = _golden_dir(case)
-    golden = torch.load(folder / f'{case}_golden.pth', weights_only=True)
-    meta = golden['meta']
-    out_norm_cfg = dict(type='BN') if meta['mode'] == 'dense' else None
-    model = SwiftFormer(
-        arch=dict(depths=meta['layers'], widths=meta['embed_dims']),
-        out_norm_cfg=out_norm_cfg,
-        channels_last=MODES[mode][0],
-        init_cfg=dict(type='Pretrained', checkpoint=str(folder / meta['checkpoint']), **init_options))
-    model.init_weights()
-    model.eval()
-    if MODES[mode][1]:
+def _load_case(case, mode='train_form', **init_options):
+    model, golden, checkpoint_path = golden_model(case, **init_options)
+    if MODES[mode][0]:
         model.switch_to_deploy()
-    return model, golden, folder / meta['checkpoint']
+    if mode == 'deploy_built_directly':
+        built = SwiftFormer(arch=dict(depths=model.depths, widths=model.widths),
+                            out_norm_cfg=dict(type='BN') if golden['meta']['mode'] == 'dense' else None,
+                            deploy=True)
+        built.load_state_dict(model.state_dict(), strict=True)
+        model = built
+    return model, golden, checkpoint_path
 
 
 def _run(model, x, mode):
-    with torch.set_grad_enabled(MODES[mode][2]):
+    with torch.set_grad_enabled(MODES[mode][1]):
         return [out.detach() for out in model(x)]
 
 

@@ -68,13 +68,42 @@ def _module_names(keys) -> str:
     return ', '.join(modules)
 
 
+def weights_form(keys) -> Optional[str]:
+    """``'deploy'`` or ``'training'``: which form of SwiftFormer the weight names are of
+    (``None`` when they hold no attention to tell by)."""
+    keys = list(keys)
+    if any('.attn.qk_weight' in key for key in keys):
+        return 'deploy'
+    if any('.attn.to_query.' in key for key in keys):
+        return 'training'
+    return None
+
+
+def check_form(model: nn.Module, keys, source: str) -> None:
+    """Raises :class:`CheckpointError` when the weights are of the other form than ``model``'s."""
+    form = weights_form(keys)
+    model_form = 'deploy' if getattr(model, 'deploy', False) else 'training'
+    if form is None or form == model_form:
+        return
+    if form == 'training':
+        fix = ('build the backbone with deploy=False, load the weights, then switch with '
+               'switch_to_deploy() (tools/test.py and tools/visualize.py do it with --deploy)')
+    else:
+        fix = ('build the backbone with deploy=True (e.g. --cfg-options model.backbone.deploy=True); '
+               'a deploy-form model runs inference only')
+    raise CheckpointError(f'{source} holds SwiftFormer weights in the {form} form, but the model is '
+                          f'built in the {model_form} form: {fix}')
+
+
 def load_backbone_weights(model: nn.Module, state_dict: dict, source: str) -> None:
     """``load_state_dict`` that refuses shape mismatches and reports missing/unexpected keys.
 
     Raises:
-        CheckpointError: a tensor's shape differs from the model's, which
-            means the checkpoint is of another variant.
+        CheckpointError: the weights are of the other form (training or
+            deploy) than the model, or a tensor's shape differs from the
+            model's, which means the checkpoint is of another variant.
     """
+    check_form(model, state_dict, source)
     own = model.state_dict()
     for key, value in state_dict.items():
         if key in own and own[key].shape != value.shape:

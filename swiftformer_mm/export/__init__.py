@@ -4,12 +4,12 @@
 a backbone under onnxruntime (``tools/benchmark.py``).
 """
 from .backbone import backbone_exportable
-from .graph import IMAGE_AXES, OPSET, Exportable, export_onnx, nchw_compute
+from .graph import IMAGE_AXES, OPSET, Exportable, export_onnx
 from .runtime import create_session, max_abs_differences, onnxruntime_forward
 from .segmentor import SegmentorGraph, build_segmentor, segmentor_exportable
 
 __all__ = [
     'Exportable', 'IMAGE_AXES', 'OPSET', 'SegmentorGraph', 'backbone_exportable', 'build_segmentor',
-    'create_session', 'export_onnx', 'max_abs_differences', 'nchw_compute', 'onnxruntime_forward',
+    'create_session', 'export_onnx', 'max_abs_differences', 'onnxruntime_forward',
     'segmentor_exportable'
 ]

@@ -2,18 +2,17 @@
 
 The TorchScript exporter (``dynamo=False``) is used: torch>=2.9's default,
 the dynamo exporter, needs the ``onnxscript`` package, which the stack does
-not install. Every SwiftFormer is traced in NCHW (see :func:`nchw_compute`).
+not install. A traced SwiftFormer runs its plain NCHW ops: the deploy form's
+CPU kernels (a chunked loop writing into slices) step aside while tracing
+(see :func:`swiftformer_mm.ops.cpu_kernels.applies`).
 """
-import contextlib
 import os
 import warnings
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterator, Tuple
+from typing import Callable, Dict, Tuple
 
 import torch
 import torch.nn as nn
-
-from ..models import SwiftFormer
 
 OPSET = 17
 # the axes of an image batch that stay free in the graph
@@ -37,27 +36,6 @@ class Exportable:
     sample: Callable[[int, Tuple[int, int]], torch.Tensor]
 
 
-@contextlib.contextmanager
-def nchw_compute(model: nn.Module) -> Iterator[None]:
-    """Makes every SwiftFormer in ``model`` compute in NCHW inside the block.
-
-    In channels-last memory the backbone runs its MLPs over chunks of
-    pixels, a Python loop that writes into slices of a preallocated output;
-    a trace records neither the loop's size dependence nor those writes,
-    and its graph computes garbage. The NCHW path is the same arithmetic
-    in plain ops.
-    """
-    backbones = [m for m in model.modules() if isinstance(m, SwiftFormer)]
-    saved = [m.channels_last for m in backbones]
-    for backbone in backbones:
-        backbone.channels_last = False
-    try:
-        yield
-    finally:
-        for backbone, channels_last in zip(backbones, saved):
-            backbone.channels_last = channels_last
-
-
 def export_onnx(exportable: Exportable, path: str, size: Tuple[int, int], opset: int = OPSET) -> None:
     """Traces ``exportable.model`` on a batch-1 input of ``size`` (H, W) and writes ``path``.
 
@@ -75,7 +53,7 @@ def export_onnx(exportable: Exportable, path: str, size: Tuple[int, int], opset:
                          'training mode)')
     tmp = f'{path}.tmp'
     dynamic_axes = {exportable.input_name: IMAGE_AXES, **exportable.output_axes}
-    with nchw_compute(exportable.model), torch.no_grad(), warnings.catch_warnings():
+    with torch.no_grad(), warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='You are using the legacy TorchScript-based ONNX export',
                                 category=DeprecationWarning)
         torch.onnx.export(exportable.model, (exportable.sample(1, size), ), tmp, dynamo=False,

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from mmengine.logging import print_log
 
 from ..apis import ConfigError, load_config, task_of
-from ..deploy import switch_to_deploy
+from ..models import switch_to_deploy
 from .graph import IMAGE_AXES, Exportable
 
 

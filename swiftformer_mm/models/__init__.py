@@ -1,3 +1,4 @@
+from .reparam import switch_to_deploy
 from .swiftformer import SwiftFormer
 
-__all__ = ['SwiftFormer']
+__all__ = ['SwiftFormer', 'switch_to_deploy']

@@ -1,8 +1,11 @@
-"""The building blocks of a SwiftFormer stage (paper Sec. 3.3, Fig. 3).
+"""The building blocks of SwiftFormer's training form (paper Sec. 3.3, Fig. 3), written plainly.
 
 A stage is ``depth - 1`` :class:`ConvEncoder` blocks followed by one
-:class:`SwiftFormerEncoder`. Every layer scale (the paper's per-channel
-gamma) is a parameter of shape (C, 1, 1), as in the official code.
+:class:`SwiftFormerEncoder`. Every layer is an ``nn.Module`` called as one
+(hooks, FLOP counters, quantisation and export see all of them), every map
+is NCHW, and nothing is computed in place. Every layer scale (the paper's
+per-channel gamma) is a parameter of shape (C, 1, 1), as in the official
+code. The folded inference form of these blocks is in :mod:`.deploy_blocks`.
 """
 import torch
 import torch.nn as nn
@@ -10,7 +13,28 @@ import torch.utils.checkpoint
 
 from .attention import EfficientAdditiveAttention
 from .norm import build_norm
-from .ops import pointwise_mlp, scaled_residual
+
+
+class DropPath(nn.Module):
+    """Stochastic depth: zeroes whole samples of a residual branch while training.
+
+    Args:
+        rate (float): Probability of dropping a sample's branch.
+    """
+
+    def __init__(self, rate: float = 0.0):
+        super().__init__()
+        self.rate = rate
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.rate == 0.0 or not self.training:
+            return x
+        keep = 1.0 - self.rate
+        mask = x.new_empty((x.shape[0], ) + (1, ) * (x.ndim - 1)).bernoulli_(keep)
+        return x * mask / keep
+
+    def extra_repr(self) -> str:
+        return f'rate={self.rate}'
 
 
 class ConvEncoder(nn.Module):
@@ -18,9 +42,7 @@ class ConvEncoder(nn.Module):
 
     Used twice in the paper: as the stage's conv encoder (``hidden_dim = 4C``)
     and as the SwiftFormer encoder's local representation (``hidden_dim = C``).
-    Neither has stochastic depth in the official code. The 1x1 convs keep
-    their ``nn.Conv2d`` parameters and run through :func:`.ops.pointwise_mlp`;
-    GELU is the exact one.
+    Neither has stochastic depth in the official code. GELU is the exact one.
 
     Args:
         dim (int): Number of channels C.
@@ -33,12 +55,13 @@ class ConvEncoder(nn.Module):
         self.dwconv = nn.Conv2d(dim, dim, 3, padding=1, groups=dim)
         self.norm = build_norm(norm_cfg, dim)
         self.pwconv1 = nn.Conv2d(dim, hidden_dim, 1)
+        self.act = nn.GELU()
         self.pwconv2 = nn.Conv2d(hidden_dim, dim, 1)
         self.layer_scale = nn.Parameter(torch.ones(dim, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return pointwise_mlp(self.norm(self.dwconv(x)), self.pwconv1, self.pwconv2, residual=x,
-                             scale=self.layer_scale)
+        branch = self.pwconv2(self.act(self.pwconv1(self.norm(self.dwconv(x)))))
+        return torch.addcmul(x, self.layer_scale, branch)  # x + gamma * branch, one kernel
 
 
 class Mlp(nn.Module):
@@ -48,17 +71,18 @@ class Mlp(nn.Module):
         super().__init__()
         self.norm = build_norm(norm_cfg, dim)
         self.fc1 = nn.Conv2d(dim, hidden_dim, 1)
+        self.act = nn.GELU()
         self.fc2 = nn.Conv2d(hidden_dim, dim, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return pointwise_mlp(self.norm(x), self.fc1, self.fc2)
+        return self.fc2(self.act(self.fc1(self.norm(x))))
 
 
 class SwiftFormerEncoder(nn.Module):
     """Local representation, then additive attention and MLP, each residual.
 
-    ``x = local(x); x = x + gamma1 * attn(x); x = x + gamma2 * mlp(x)``, with
-    stochastic depth on the attention and MLP branches only.
+    ``x = local(x); x = x + drop(gamma1 * attn(x)); x = x + drop(gamma2 * mlp(x))``,
+    with stochastic depth on the attention and MLP branches only.
 
     Args:
         dim (int): Number of channels C.
@@ -74,15 +98,14 @@ class SwiftFormerEncoder(nn.Module):
         self.local_representation = ConvEncoder(dim, dim, norm_cfg)
         self.attn = EfficientAdditiveAttention(dim)
         self.mlp = Mlp(dim, int(dim * mlp_ratio), norm_cfg)
-        self.drop_path_rate = drop_path_rate
+        self.drop_path = DropPath(drop_path_rate)
         self.layer_scale_1 = nn.Parameter(torch.full((dim, 1, 1), layer_scale_init_value))
         self.layer_scale_2 = nn.Parameter(torch.full((dim, 1, 1), layer_scale_init_value))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.local_representation(x)
-        rate, training = self.drop_path_rate, self.training
-        x = scaled_residual(x, self.attn(x), self.layer_scale_1, rate, training)
-        return scaled_residual(x, self.mlp(x), self.layer_scale_2, rate, training)
+        x = x + self.drop_path(self.layer_scale_1 * self.attn(x))
+        return x + self.drop_path(self.layer_scale_2 * self.mlp(x))
 
 
 class Downsample(nn.Module):
@@ -101,17 +124,15 @@ class Stem(nn.Sequential):
     """Two stride-2 3x3 convs with BN and ReLU: stride 4, ``C1 / 2`` then ``C1`` channels.
 
     A ``Sequential`` so that its parameters are ``stem.{0,1,3,4}``, the
-    indices of the official ``patch_embed``. The ReLUs overwrite the BN
-    outputs, which nothing else reads.
+    indices of the official ``patch_embed``.
     """
 
     def __init__(self, out_channels: int, norm_cfg: dict, in_channels: int = 3):
         mid = out_channels // 2
         super().__init__(
-            nn.Conv2d(in_channels, mid, 3, stride=2, padding=1), build_norm(norm_cfg, mid),
-            nn.ReLU(inplace=True),
+            nn.Conv2d(in_channels, mid, 3, stride=2, padding=1), build_norm(norm_cfg, mid), nn.ReLU(),
             nn.Conv2d(mid, out_channels, 3, stride=2, padding=1), build_norm(norm_cfg, out_channels),
-            nn.ReLU(inplace=True))
+            nn.ReLU())
 
 
 class Stage(nn.Module):

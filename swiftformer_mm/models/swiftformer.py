@@ -14,25 +14,11 @@ from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
 from mmengine.registry import MODELS
 
+from ..ops import cpu_kernels
 from .blocks import Stage, Stem
-from .deploy import deploy_stage, deploy_stem
+from .deploy_blocks import FusedStage, FusedStem
 from .norm import build_norm
-
-
-class _ContiguousOutput(torch.autograd.Function):
-    """``x.contiguous()`` of a channels-last map, whose gradient goes back channels-last.
-
-    Without it the NCHW gradient of the returned map would flow through the
-    whole channels-last network, every backward op mixing memory formats.
-    """
-
-    @staticmethod
-    def forward(ctx, x):
-        return x.contiguous()
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad.contiguous(memory_format=torch.channels_last)
+from .reparam import fold_stage, fold_stem
 
 
 @MODELS.register_module()
@@ -61,12 +47,10 @@ class SwiftFormer(BaseModule):
             Defaults to 0.
         layer_scale_init_value (float): Initial value of the layer scales of
             the attention and MLP branches. Defaults to 1e-5.
-        channels_last (bool): Compute in channels-last memory format (NHWC):
-            the input is converted on entry, the 1x1 convs run as plain
-            matrix products and the depth-wise convs take their fast NHWC
-            kernels; the outputs are returned contiguous (NCHW) as before.
-            Same results either way (up to float rounding), faster on CPUs
-            (see ``tools/benchmark.py``). Defaults to True.
+        deploy (bool): Build the deploy form directly (the inference form
+            that :meth:`switch_to_deploy` makes), so that a deploy-form state
+            dict loads with ``strict=True`` and a deploy-form checkpoint
+            loads from a config. Defaults to False.
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH)``
             loads official, timm, HF transformers, mmdet/mmseg or this
             project's checkpoints; add ``use_ema=True`` for the official EMA
@@ -103,7 +87,7 @@ class SwiftFormer(BaseModule):
                  with_cp: bool = False,
                  drop_path_rate: float = 0.0,
                  layer_scale_init_value: float = 1e-5,
-                 channels_last: bool = True,
+                 deploy: bool = False,
                  init_cfg: Union[dict, None] = None):
         super().__init__(init_cfg=init_cfg)
         self.depths, self.widths = self._parse_arch(arch)
@@ -113,31 +97,39 @@ class SwiftFormer(BaseModule):
             raise ValueError(f'frozen_stages must be in [-1, {num_stages}], got {frozen_stages}')
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
-        self.channels_last = channels_last
-        self.deployed = False
+        self.deploy = deploy
 
-        self.stem = Stem(self.widths[0], norm_cfg)
-        total_blocks = sum(self.depths)
         self.stages = nn.ModuleList()
-        for i, (depth, width) in enumerate(zip(self.depths, self.widths)):
-            # the official rate of block j is rate * (global index of j) / (blocks - 1);
-            # only the last block of a stage (its SwiftFormer encoder) uses it
-            last_block = sum(self.depths[:i + 1]) - 1
-            self.stages.append(
-                Stage(
-                    in_channels=self.widths[max(i - 1, 0)],
-                    dim=width,
-                    depth=depth,
-                    downsample=i > 0,
-                    drop_path_rate=drop_path_rate * last_block / max(total_blocks - 1, 1),
-                    mlp_ratio=self.mlp_ratio,
-                    norm_cfg=norm_cfg,
-                    layer_scale_init_value=layer_scale_init_value,
-                    with_cp=with_cp))
+        if deploy:
+            self.stem = FusedStem(self.widths[0])
+            for i, (depth, width) in enumerate(zip(self.depths, self.widths)):
+                self.stages.append(
+                    FusedStage(self.widths[max(i - 1, 0)], width, depth, downsample=i > 0,
+                               hidden_dim=int(width * self.mlp_ratio)))
+        else:
+            self.stem = Stem(self.widths[0], norm_cfg)
+            total_blocks = sum(self.depths)
+            for i, (depth, width) in enumerate(zip(self.depths, self.widths)):
+                # the official rate of block j is rate * (global index of j) / (blocks - 1);
+                # only the last block of a stage (its SwiftFormer encoder) uses it
+                last_block = sum(self.depths[:i + 1]) - 1
+                self.stages.append(
+                    Stage(
+                        in_channels=self.widths[max(i - 1, 0)],
+                        dim=width,
+                        depth=depth,
+                        downsample=i > 0,
+                        drop_path_rate=drop_path_rate * last_block / max(total_blocks - 1, 1),
+                        mlp_ratio=self.mlp_ratio,
+                        norm_cfg=norm_cfg,
+                        layer_scale_init_value=layer_scale_init_value,
+                        with_cp=with_cp))
         for i in self.out_indices:
             norm = nn.Identity() if out_norm_cfg is None else build_norm(out_norm_cfg, self.widths[i])
             self.add_module(f'norm{i}', norm)
         self._freeze_stages()
+        if deploy:
+            self.eval()
 
     @classmethod
     def _parse_arch(cls, arch):
@@ -173,15 +165,14 @@ class SwiftFormer(BaseModule):
         return tuple(parsed)
 
     def forward(self, x: torch.Tensor) -> tuple:
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
+        if self.deploy and cpu_kernels.applies(x):
+            x = cpu_kernels.to_channels_last(x)  # the deploy form's CPU kernels compute in NHWC
         x = self.stem(x)
         outs = []
         for i, stage in enumerate(self.stages):
             x = stage(x)
             if i in self.out_indices:
-                out = getattr(self, f'norm{i}')(x)
-                outs.append(_ContiguousOutput.apply(out) if self.channels_last else out)
+                outs.append(getattr(self, f'norm{i}')(x).contiguous())  # NCHW, as necks expect
         return tuple(outs)
 
     def _frozen_modules(self):
@@ -205,35 +196,35 @@ class SwiftFormer(BaseModule):
         attention's linear maps into convolutions, in place; returns ``self``.
 
         The outputs stay the same up to float rounding (below 1e-4, see
-        ``tests/test_deploy.py``), with fewer layers and parameters. The
-        output norms (``norm0..3``) stay as they are. Only a model in eval
-        mode can be switched (a ``RuntimeError`` otherwise: the folded
-        statistics are the running ones), and the deploy form cannot be
-        trained: ``train()`` raises, ``eval()`` works. ``with_cp`` is dropped
-        (checkpointing only matters for a backward pass). Switch after
-        loading weights: the deploy form has other parameter names, so
-        training-form checkpoints do not load into it. Calling it again
-        does nothing.
+        ``tests/test_deploy.py``), with fewer layers and parameters (see
+        :mod:`.deploy_blocks`; on a CPU the deploy form also runs its own
+        kernels). The output norms (``norm0..3``) stay as they are. Only a
+        model in eval mode can be switched (a ``RuntimeError`` otherwise:
+        the folded statistics are the running ones), and the deploy form
+        cannot be trained: ``train()`` raises, ``eval()`` works. ``with_cp``
+        is dropped (checkpointing only matters for a backward pass). Switch
+        after loading weights: the deploy form has other parameter names;
+        its state dict loads into ``SwiftFormer(..., deploy=True)``.
+        Calling it again does nothing.
         """
-        if self.deployed:
+        if self.deploy:
             return self
         training = [name or 'the backbone' for name, m in self.named_modules() if m.training]
         if training:
             raise RuntimeError('switch_to_deploy() folds the BatchNorm running statistics and needs '
                                f'the model in eval mode; call .eval() first ({training[0]} is in '
                                'training mode)')
-        with torch.no_grad():
-            self.stem = deploy_stem(self.stem)
-            for stage in self.stages:
-                deploy_stage(stage)
-        self.deployed = True
+        self.stem = fold_stem(self.stem)
+        self.stages = nn.ModuleList(fold_stage(stage) for stage in self.stages)
+        self.deploy = True
+        self._freeze_stages()
         return self.eval()  # the fused layers are new modules, built in training mode
 
     def train(self, mode: bool = True):
-        if mode and getattr(self, 'deployed', False):
-            raise RuntimeError('this SwiftFormer was switched to its deploy form (switch_to_deploy()), '
-                               'which cannot be trained: build the model again and load the '
-                               'training-form weights to train')
+        if mode and getattr(self, 'deploy', False):
+            raise RuntimeError('this SwiftFormer is in its deploy form (deploy=True or '
+                               'switch_to_deploy()), which cannot be trained: build it with '
+                               'deploy=False and load the training-form weights to train')
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
