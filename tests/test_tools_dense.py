@@ -161,6 +161,44 @@ def test_test_seg_writes_metrics_label_maps_and_drawings(seg_run, tmp_path):
     assert len(list(drawn.glob('*.png'))) == NUM_VAL  # every image, not one in 50
 
 
+def _label_maps(folder):
+    return {p.name: np.asarray(Image.open(p)) for p in sorted(folder.glob('*.png'))}
+
+
+def test_test_seg_in_deploy_form_gives_the_training_forms_results(seg_run, tmp_path):
+    """``--deploy`` folds the trained weights after loading them; a deploy-form checkpoint
+    loads from the config with ``model.backbone.deploy=True``; both predict what the training
+    form predicts."""
+    runs = {}
+    for name, extra in (('train_form', []), ('deploy', ['--deploy'])):
+        result = run_tool('test.py', seg_run['config'], seg_run['checkpoint'], '--work-dir', tmp_path / name,
+                          '--out', tmp_path / name / 'maps', *extra)
+        runs[name] = json.loads(printed_path(result.stdout, 'metrics').read_text())
+    # the deploy form's checkpoint: the whole segmentor switched and saved
+    from mmseg.registry import MODELS
+    from mmengine.registry import init_default_scope
+    from swiftformer_mm import switch_to_deploy
+    init_default_scope('mmseg')
+    segmentor = MODELS.build(Config.fromfile(str(seg_run['config'])).model)
+    saved = load_checkpoint_file(str(seg_run['checkpoint']))
+    segmentor.load_state_dict(saved['state_dict'])
+    switch_to_deploy(segmentor.eval())
+    deploy_checkpoint = tmp_path / 'deploy.pth'
+    torch.save({'state_dict': segmentor.state_dict(), 'meta': saved['meta']}, deploy_checkpoint)
+    result = run_tool('test.py', seg_run['config'], deploy_checkpoint, '--work-dir', tmp_path / 'built',
+                      '--out', tmp_path / 'built' / 'maps', '--cfg-options', 'model.backbone.deploy=True')
+    runs['built'] = json.loads(printed_path(result.stdout, 'metrics').read_text())
+    reference = _label_maps(tmp_path / 'train_form' / 'maps')
+    assert len(reference) == NUM_VAL
+    for name in ('deploy', 'built'):
+        for key in ('mIoU', 'aAcc', 'mAcc'):
+            assert runs[name][key] == pytest.approx(runs['train_form'][key], abs=0.05), (name, key)
+        maps = _label_maps(tmp_path / name / 'maps')
+        assert maps.keys() == reference.keys()
+        # the same class at (nearly) every pixel: float rounding may flip a near tie
+        assert np.mean([(maps[k] == reference[k]).mean() for k in maps]) > 0.999, name
+
+
 def test_train_stops_before_building_anything_when_pretrained_weights_are_missing(tmp_path):
     config = REPO_ROOT / 'configs' / 'maskrcnn_swiftformer_xs_coco.py'
     result = subprocess.run([sys.executable, str(REPO_ROOT / 'tools' / 'train.py'), str(config),
@@ -246,6 +284,17 @@ def test_visualize_seg_folder_and_with_gt_paint_the_class_map(seg_run, data_root
         assert (panel[:, :SIZE] == palette[labels]).all(-1).mean() > 0.8
 
 
+def test_visualize_deploy_draws_the_same_images(seg_run, data_root, tmp_path):
+    val = data_root / 'ade' / 'images' / 'validation'
+    for name, extra in (('train_form', []), ('deploy', ['--deploy'])):
+        run_tool('visualize.py', seg_run['config'], seg_run['checkpoint'], val, '--out-dir', tmp_path / name,
+                 *extra)
+    for image in sorted(val.glob('*.jpg')):
+        drawn, expected = rgb(tmp_path / 'deploy' / f'{image.stem}.png'), rgb(tmp_path / 'train_form' /
+                                                                            f'{image.stem}.png')
+        assert (drawn == expected).all(-1).mean() > 0.999
+
+
 def test_visualize_refuses_a_non_empty_out_dir(det_run, data_root, tmp_path):
     (tmp_path / 'keep.png').write_bytes(b'precious')
     result = run_tool('visualize.py', det_run['config'], det_run['checkpoint'],
@@ -286,6 +335,22 @@ def test_det_inferencer_takes_the_shapes_classes_from_the_checkpoint(det_run, da
     assert result['visualization'][0].shape == (SIZE, SIZE, 3)
     assert {'labels', 'scores', 'bboxes', 'masks'} <= set(result['predictions'][0])
     assert tuple(inferencer.visualizer.dataset_meta['classes']) == DET_CLASSES
+
+
+@pytest.mark.usefixtures('one_thread')
+def test_det_inferencer_predicts_the_same_in_the_deploy_form(det_run, data_root):
+    from mmdet.apis import DetInferencer
+    from swiftformer_mm import switch_to_deploy
+    inferencer = DetInferencer(model=dumped_config(det_run), weights=str(det_run['checkpoint']),
+                               device='cpu')
+    image = str(data_root / 'coco' / 'val' / 'val_00001.jpg')
+    expected = inferencer(image, no_save_vis=True)['predictions'][0]
+    switch_to_deploy(inferencer.model)  # the documented route (README, "Deploy form")
+    assert inferencer.model.backbone.deploy
+    predicted = inferencer(image, no_save_vis=True)['predictions'][0]
+    assert predicted['labels'] == expected['labels']
+    np.testing.assert_allclose(predicted['scores'], expected['scores'], atol=1e-4)
+    np.testing.assert_allclose(predicted['bboxes'], expected['bboxes'], atol=1e-3)
 
 
 @pytest.mark.usefixtures('one_thread')

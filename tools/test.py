@@ -5,6 +5,8 @@ the end). ``--out`` and ``--show-dir`` follow each library's own tools:
 detection dumps a .pkl of predictions and draws into
 ``<work_dir>/<timestamp>/<show_dir>``; segmentation writes PNG label maps into
 the folder ``--out`` and draws into ``<show_dir>/vis_data/vis_image``.
+``--deploy`` evaluates the backbone in its deploy form (BatchNorms and layer
+scales folded after loading the checkpoint; same predictions, faster).
 
 Examples::
 
@@ -21,7 +23,7 @@ from mmengine.dist import is_main_process
 from swiftformer_mm.apis import (RUN_ERRORS, ConfigError, add_runner_args, build_runner, check_backbone,
                                  check_data_paths, draw_predictions, drawn_images_dir, dump_predictions,
                                  error_message, export_local_rank, guard_pipelines, load_run_config,
-                                 metrics_file, setup_distributed, task_of)
+                                 metrics_file, setup_distributed, task_of, evaluate_in_deploy_form)
 
 
 def parse_args(argv=None):
@@ -34,6 +36,9 @@ def parse_args(argv=None):
     parser.add_argument(
         '--show-dir', help='draw the predictions on every test image into this folder (detection: '
         'under <work_dir>/<timestamp>/ when relative)')
+    parser.add_argument(
+        '--deploy', action='store_true',
+        help='evaluate every SwiftFormer in its deploy form, folded after loading the checkpoint')
     add_runner_args(parser)
     args = parser.parse_args(argv)
     export_local_rank(args)
@@ -53,6 +58,8 @@ def main(argv=None):
             dump_predictions(cfg, task, args.out)
         if args.show_dir:
             draw_predictions(cfg, task, args.show_dir)
+        if args.deploy:
+            evaluate_in_deploy_form(cfg)
     except (ConfigError, FileNotFoundError) as error:
         sys.exit(f'error: {error}')
     cfg.load_from = args.checkpoint

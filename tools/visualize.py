@@ -55,6 +55,8 @@ def parse_args(argv=None):
     parser.add_argument('--opacity', type=fraction, default=0.5,
                         help='opacity of the masks / class map (default: 0.5)')
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0 (default: cpu)')
+    parser.add_argument('--deploy', action='store_true',
+                        help='predict with every SwiftFormer in its deploy form (same predictions, faster)')
     parser.add_argument('--overwrite', action='store_true',
                         help='write into a non-empty --out-dir, replacing files of the same name')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -86,7 +88,7 @@ def main(argv=None):
     except (ConfigError, FileNotFoundError, FileExistsError, ValueError) as error:
         sys.exit(f'error: {error}')
 
-    drawer = Drawer(cfg, args.checkpoint, task, args.device, args.opacity, args.score_thr)
+    drawer = Drawer(cfg, args.checkpoint, task, args.device, args.opacity, args.score_thr, args.deploy)
     failures = []
     progress = ProgressBar(len(jobs))
     for path, name, index in jobs:

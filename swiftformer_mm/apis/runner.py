@@ -1,4 +1,4 @@
-"""Building the Runner from a prepared config, and where it writes what the user asked for."""
+"""Building the Runner from a prepared config, how it tests, and where it writes what the user asked for."""
 import os.path as osp
 
 from mmengine.config import Config
@@ -16,3 +16,12 @@ def build_runner(cfg: Config) -> Runner:
 def metrics_file(runner: Runner) -> str:
     """The JSON file where the runner's LoggerHook writes the metrics of ``runner.test()``."""
     return osp.join(runner.log_dir, f'{runner.timestamp}.json')
+
+
+def evaluate_in_deploy_form(cfg: Config) -> None:
+    """Makes ``runner.test()`` fold every SwiftFormer into its deploy form after loading the
+    checkpoint (:class:`swiftformer_mm.engine.SwitchToDeployHook`)."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(isinstance(hook, dict) and hook.get('type') == 'SwitchToDeployHook' for hook in hooks):
+        hooks.append(dict(type='SwitchToDeployHook'))
+    cfg.custom_hooks = hooks

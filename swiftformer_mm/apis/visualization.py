@@ -18,6 +18,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
+from ..models import switch_to_deploy
 from .config import ConfigError
 
 SPLITS = ('val', 'test', 'train')
@@ -70,10 +71,12 @@ class Drawer:
             Defaults to 0.5.
         score_thr (float): Detection only: draw the predictions scoring
             above this. Defaults to 0.3.
+        deploy (bool): Predict with every SwiftFormer in its deploy form
+            (folded after loading the checkpoint). Defaults to False.
     """
 
     def __init__(self, cfg: Config, checkpoint: str, task: str, device: str = 'cpu',
-                 opacity: float = 0.5, score_thr: float = 0.3):
+                 opacity: float = 0.5, score_thr: float = 0.3, deploy: bool = False):
         self.task = task
         self.score_thr = score_thr
         if task == 'det':
@@ -91,6 +94,8 @@ class Drawer:
             from mmseg.apis import init_model
             self.model = init_model(copy.deepcopy(cfg), None, device=device)
         saved = load_checkpoint(self.model, checkpoint, map_location='cpu')
+        if deploy:
+            switch_to_deploy(self.model.eval())
         self.model.dataset_meta = resolve_dataset_meta(saved, cfg, task)
         visualizer_cfg = dict(cfg.visualizer, name=f'swiftformer_{task}_drawer', alpha=opacity,
                               vis_backends=None, save_dir=None)

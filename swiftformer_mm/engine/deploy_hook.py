@@ -1,0 +1,23 @@
+"""Evaluating a trained model in SwiftFormer's deploy form (``tools/test.py --deploy``)."""
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.registry import HOOKS
+
+from ..models import switch_to_deploy
+
+
+@HOOKS.register_module()
+class SwitchToDeployHook(Hook):
+    """Switches every SwiftFormer of the runner's model to its deploy form before testing.
+
+    ``before_test`` runs after the Runner has loaded the checkpoint
+    (``load_from``), so the training-form weights are loaded first and then
+    folded (see :meth:`swiftformer_mm.SwiftFormer.switch_to_deploy`). A model
+    whose backbone was built with ``deploy=True`` stays as it is.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def before_test(self, runner) -> None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        switch_to_deploy(model.eval())
