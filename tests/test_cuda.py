@@ -1,0 +1,118 @@
+"""The backbone on a CUDA GPU: exact in both forms, sane under autocast, trainable with AMP.
+
+Skipped where CUDA is absent (CI has none); run it on a GPU machine with
+``python -m pytest tests/test_cuda.py``. It needs only torch and mmengine.
+
+Exactness is checked with TF32 off: PyTorch's default lets cuDNN
+convolutions use TF32 (10 mantissa bits), which moves the golden outputs by
+up to ~5e-2; with full fp32 they match the official outputs to 1e-4.
+"""
+import copy
+
+import pytest
+import torch
+import torch.nn as nn
+
+from conftest import golden_model
+from swiftformer_mm import SwiftFormer
+from swiftformer_mm.ops import cpu_kernels
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')
+
+TOLERANCE = 1e-4
+# largest deviation from fp32 under autocast, relative to the largest fp32 output value:
+# fp16 keeps 11 significant bits, bf16 8; a few dozen layers deep, both stay far inside these
+AUTOCAST_TOLERANCE = {torch.float16: 1e-2, torch.bfloat16: 5e-2}
+
+
+@pytest.fixture
+def full_fp32():
+    """TF32 off for cuDNN and for matrix products, restored afterwards."""
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    yield
+    torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+
+
+def _max_error(outputs, expected):
+    assert len(outputs) == len(expected) == 4
+    for out, ref in zip(outputs, expected):
+        assert out.shape == ref.shape and out.is_cuda
+    return max((out.cpu() - ref).abs().max().item() for out, ref in zip(outputs, expected))
+
+
+@pytest.mark.parametrize('deploy', [False, True], ids=['train_form', 'deploy'])
+@pytest.mark.parametrize('case', ['tiny_cls', 'tiny_dense', 'xs_dense'])
+def test_golden_outputs_on_cuda(case, deploy, full_fp32, monkeypatch):
+    model, golden, _ = golden_model(case)
+    model = model.cuda()
+    if deploy:
+        model.switch_to_deploy()
+    kernel_calls = []
+    monkeypatch.setattr(cpu_kernels, 'residual_mlp', lambda *args: kernel_calls.append(args))
+    key = 'outputs' if golden['meta']['mode'] == 'dense' else 'stages'
+    for sample in golden['cases']:
+        with torch.no_grad():
+            outputs = model(sample['input'].cuda())
+        assert _max_error(outputs, sample[key]) < TOLERANCE
+    assert not kernel_calls  # on CUDA the deploy form runs its plain NCHW ops
+
+
+@pytest.fixture(scope='module')
+def xs_forms():
+    model, _, _ = golden_model('xs_dense')
+    model = model.cuda()
+    return model, copy.deepcopy(model).switch_to_deploy()
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16], ids=['fp16', 'bf16'])
+@pytest.mark.parametrize('deploy', [False, True], ids=['train_form', 'deploy'])
+def test_autocast_outputs_are_finite_and_close_to_fp32(xs_forms, deploy, dtype, full_fp32):
+    model = xs_forms[deploy]
+    x = torch.rand(2, 3, 224, 320, device='cuda')
+    with torch.no_grad():
+        reference = model(x)
+        with torch.autocast('cuda', dtype=dtype):
+            outputs = model(x)
+    for out, ref in zip(outputs, reference):
+        assert torch.isfinite(out).all()
+        relative = ((out.float() - ref).abs().max() / ref.abs().max()).item()
+        assert 1e-6 < relative < AUTOCAST_TOLERANCE[dtype]  # rounded, not fp32 and not garbage
+
+
+def test_with_cp_gives_the_same_gradients_on_cuda(full_fp32):
+    torch.manual_seed(0)
+    arch = dict(depths=[2, 2, 3, 2], widths=[16, 24, 32, 40])
+    plain = SwiftFormer(arch=arch).cuda().train()
+    checkpointed = SwiftFormer(arch=arch, with_cp=True).cuda().train()
+    checkpointed.load_state_dict(plain.state_dict())
+    x = torch.rand(2, 3, 96, 64, device='cuda')
+    weights = [torch.randn(shape, device='cuda') for shape in
+               [(2, 16, 24, 16), (2, 24, 12, 8), (2, 32, 6, 4), (2, 40, 3, 2)]]
+    for model in (plain, checkpointed):
+        sum((out * w).sum() for out, w in zip(model(x), weights)).backward()
+    grads = dict(checkpointed.named_parameters())
+    for name, param in plain.named_parameters():
+        torch.testing.assert_close(param.grad, grads[name].grad, rtol=1e-4, atol=1e-4, msg=name)
+
+
+def test_amp_training_steps_stay_finite_with_batchnorm_in_fp32():
+    torch.manual_seed(0)
+    model = SwiftFormer(arch='xs', drop_path_rate=0.1).cuda().train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-4, weight_decay=1e-4)
+    scaler = torch.amp.GradScaler('cuda')
+    for _ in range(4):
+        x = torch.randn(4, 3, 128, 160, device='cuda')
+        with torch.autocast('cuda', dtype=torch.float16):
+            outputs = model(x)
+            loss = sum(out.float().square().mean() for out in outputs)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        assert torch.isfinite(loss)
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    for norm in norms:  # parameters and running statistics are kept in fp32, and finite
+        for tensor in (norm.weight, norm.bias, norm.running_mean, norm.running_var):
+            assert tensor.dtype == torch.float32 and torch.isfinite(tensor).all()
+    assert all(torch.isfinite(p).all() for p in model.parameters())
