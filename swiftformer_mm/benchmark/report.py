@@ -102,7 +102,18 @@ COLD_HEAP_COLUMNS: List[Column] = [TABLE_COLUMNS[i] for i in (0, 1, 2, 3, 6, 11)
 
 
 def markdown_table(rows: Sequence[dict], columns: Sequence[Column] = TABLE_COLUMNS) -> str:
-    """One line per row; '-' where a row lacks the figure."""
+    """One line per row; '-' where a row lacks the figure.
+
+    Columns: GMACs of a batch-1 forward (``FlopAnalyzer``); latency: batch-1
+    forward, median and interquartile range of the rounds; throughput: images
+    per second of a batch-N forward; train step: forward and backward of a
+    batch in training mode; peak MiB: see :func:`~.memory.peak_memory_mib`;
+    page faults: minor faults of one batch-1 forward (CPU); % of matmul rate:
+    the batch-1 forward's MACs per second over the fp32 ``torch.mm`` rate;
+    x vs HF / timm / R50: speed-ups latency / throughput / train step (see
+    :func:`~.ratios.add_ratios`); dev. vs fp32: largest autocast deviation
+    relative to the largest fp32 output.
+    """
     lines = ['| ' + ' | '.join(c[0] for c in columns) + ' |', '|' + '|'.join(c[1] for c in columns) + '|']
     lines += ['| ' + ' | '.join(c[2](r) for c in columns) + ' |' for r in rows]
     return '\n'.join(lines)
