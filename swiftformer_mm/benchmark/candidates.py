@@ -78,15 +78,10 @@ def swiftformer_candidates(arch: str, device_type: str, notes: List[str], with_o
         Candidate(name, 'train form', lambda: train_form(arch), f'{arch}-train', arch, trainable=True),
         Candidate(name, 'deploy', lambda: deploy_form(arch), f'{arch}-deploy', arch),
     ]
-    onnx_row = f'{name} deploy, onnxruntime'
-    if not with_onnx:
-        pass
-    elif device_type != 'cpu':
-        notes.append(f'{onnx_row}: skipped (timed on the CPU only; this run is on {device_type})')
-    else:
-        reason = onnx_unavailable()
+    if with_onnx:
+        reason = onnx_unavailable() if device_type == 'cpu' else f'timed on the CPU only; this run is on {device_type}'
         if reason:
-            notes.append(f'{onnx_row}: skipped ({reason})')
+            notes.append(f'{name} deploy, onnxruntime: skipped ({reason})')
         else:
             candidates.append(Candidate(name, 'deploy, onnxruntime', lambda: deploy_form(arch),
                                         f'{arch}-deploy', arch, onnx=True))
