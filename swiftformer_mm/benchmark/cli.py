@@ -126,6 +126,7 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> torch.d
     if args.passes is None:
         args.passes = ['latency'] if args.mode == 'cold-heap' else list(PASSES)
     args.passes = list(dict.fromkeys(args.passes))
+    args.dtypes = list(dict.fromkeys(args.dtypes))
     args.reps = args.reps or (10 if use_cuda else 5)
     args.warmup = (3 if use_cuda else 2) if args.warmup is None else args.warmup
     args.matmul_size = args.matmul_size or (8192 if use_cuda else 2048)
