@@ -1,157 +1,283 @@
-"""``tools/benchmark.py`` times every model of the comparison in one run and reports it.
+"""``tools/benchmark.py`` and ``swiftformer_mm.benchmark``: every row, mode and output.
 
-The figures themselves are machine-dependent and belong to the benchmark's
-output, not to assertions; these tests check that every model is timed, that
-the ratios and deviations are computed from the measured rows, and that the
-JSON, table and PNG are written.
+The figures themselves depend on the machine and belong to the benchmark's
+output, not to assertions; these tests check that every model is timed in
+every pass asked for, that the speed-ups are computed from the measured rows,
+that missing packages skip their rows with a note, and that the JSON, table
+and PNG are written. Tiny runs: XS at 64x64, two rounds.
 """
-import importlib.util
 import json
+import os
 import subprocess
 import sys
+import types
 
 import pytest
+import torch
+import torch.nn as nn
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, tool_command, tool_env
+from swiftformer_mm.benchmark import main, parse_size
+from swiftformer_mm.benchmark.breakdown import KINDS, _device_ms, kind_of
+from swiftformer_mm.benchmark.peers import TorchvisionTrunk
 
-BENCHMARK_ARGS = ['--arch', 'xs', '--sizes', '64x64', '--reps', '2', '--warmup', '1', '--threads', '1',
-                  '--batch', '2', '--train-batch', '2', '--matmul-size', '256']
-SWIFTFORMER_ROWS = {('SwiftFormer-XS', 'train form'), ('SwiftFormer-XS', 'train form, NCHW'),
-                    ('SwiftFormer-XS', 'deploy')}
-BASELINE_ROWS = {('ResNet-18', 'mmdet'), ('ResNet-50', 'mmdet')}
+TINY = ['--arch', 'xs', '--sizes', '64x64', '--reps', '2', '--warmup', '1', '--threads', '1', '--batch', '2',
+        '--train-batch', '2', '--matmul-size', '256']
+SF = 'SwiftFormer-XS'
+SF_ROWS = {(SF, 'train form'), (SF, 'deploy')}
+ONNX_ROW = (SF, 'deploy, onnxruntime')
 HF_ROW = ('HF SwiftFormer-XS', 'transformers')
-ONNX_ROW = ('SwiftFormer-XS', 'deploy, onnxruntime', 'fp32')  # onnxruntime runs fp32 only
+TIMM_ROW = ('timm SwiftFormer-XS', 'timm')
+OPTIONAL = ('mmcv', 'mmdet', 'mmseg', 'onnxruntime', 'onnx', 'transformers', 'timm', 'torchvision', 'matplotlib')
+PASS_FIELDS = {'latency': 'latency_ms', 'throughput': 'throughput_img_s', 'train': 'train_ms'}
 
 
-def load_tool(name='benchmark'):
-    spec = importlib.util.spec_from_file_location(f'{name}_tool', REPO_ROOT / 'tools' / f'{name}.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
+def by_key(report, dtype='fp32'):
+    return {(r['model'], r['variant']): r for r in report['results'] if r['dtype'] == dtype}
 
 
-def check_report(report, with_hf, dtypes=('fp32', )):
-    rows = {(r['model'], r['variant'], r['dtype']): r for r in report['results']}
-    expected = SWIFTFORMER_ROWS | BASELINE_ROWS | ({HF_ROW} if with_hf else set())
-    assert set(rows) == {key + (dtype, ) for key in expected for dtype in dtypes} | {ONNX_ROW}
-    for row in rows.values():
-        assert row['size'] == [64, 64] and row['gmacs'] > 0
-        assert 0 < row['latency_ms']['min'] <= row['latency_ms']['median'] <= row['latency_ms']['max']
-        assert row['throughput_img_s'] > 0 and row['matmul_fraction'] > 0
-        assert isinstance(row['infer_page_faults'], int) and row['infer_page_faults'] >= 0
-    for dtype in dtypes:
-        deploy = rows[('SwiftFormer-XS', 'deploy', dtype)]
-        r50 = rows[('ResNet-50', 'mmdet', dtype)]
-        assert deploy['speedup_vs_r50'] == pytest.approx(r50['latency_ms']['median'] /
-                                                         deploy['latency_ms']['median'])
-        if with_hf:
-            hf = rows[HF_ROW + (dtype, )]
-            assert deploy['speedup_vs_hf'] == pytest.approx(hf['latency_ms']['median'] /
-                                                            deploy['latency_ms']['median'])
-        assert 'speedup_vs_hf' not in r50 and 'speedup_vs_r50' not in r50
-    onnx = rows[ONNX_ROW]
-    assert onnx['infer_peak_mib'] is None and 'train_ms' not in onnx  # not measured, not trainable
-    assert onnx['gmacs'] == rows[('SwiftFormer-XS', 'deploy', 'fp32')]['gmacs']
-    skipped = [note for note in report['notes'] if 'skipped' in note and 'transformers' in note]
-    assert bool(skipped) != with_hf
-    return rows
+def expected_speedups(row, rows):
+    """What ``row['speedup']`` must be, recomputed from the peers' rows."""
+    expected = {}
+    for peer in rows:
+        same_arch = peer.get('arch') in (None, row['arch'])
+        if not peer.get('peer') or not same_arch or (peer['size'], peer['dtype']) != (row['size'], row['dtype']):
+            continue
+        ratios = {}
+        if 'latency_ms' in row and 'latency_ms' in peer:
+            ratios['latency'] = peer['latency_ms']['median'] / row['latency_ms']['median']
+        if 'throughput_img_s' in row and 'throughput_img_s' in peer:
+            ratios['throughput'] = row['throughput_img_s'] / peer['throughput_img_s']
+        if 'train_ms' in row and 'train_ms' in peer:
+            ratios['train'] = peer['train_ms']['median'] / row['train_ms']['median']
+        expected[peer['peer']] = ratios
+    return expected
 
 
-def test_benchmark_tool_times_every_model_in_this_environment(tmp_path):
-    out = tmp_path / 'bench.json'
-    result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / 'tools' / 'benchmark.py'), *BENCHMARK_ARGS, '--out-json',
-         str(out), '--out-png', str(tmp_path / 'bench.png')],
-        capture_output=True, text=True, cwd=REPO_ROOT)
-    assert result.returncode == 0, result.stderr
-    with_hf = importlib.util.find_spec('transformers') is not None
-    rows = check_report(json.loads(out.read_text()), with_hf)
-    assert '| 64x64 | fp32 | SwiftFormer-XS | deploy |' in result.stdout
-    assert (tmp_path / 'bench.png').stat().st_size > 0
-    # the trainable forms have a training step with its peak memory; the deploy form has none
-    train_form = rows[('SwiftFormer-XS', 'train form', 'fp32')]
-    assert train_form['train_ms']['median'] > 0 and train_form['train_peak_mib'] > 0
-    assert 'train_ms' not in rows[('SwiftFormer-XS', 'deploy', 'fp32')]
-
-
-def test_benchmark_tool_reports_hf_as_skipped_without_transformers(monkeypatch):
-    tool = load_tool()
-    monkeypatch.setitem(sys.modules, 'transformers', None)  # import transformers -> ImportError
-    report = tool.main(BENCHMARK_ARGS + ['--no-train'])
-    check_report(report, with_hf=False)
-
-
-def test_bf16_rows_measure_their_deviation_from_fp32(monkeypatch):
-    tool = load_tool()
-    monkeypatch.setitem(sys.modules, 'transformers', None)
-    report = tool.main(BENCHMARK_ARGS + ['--no-train', '--dtypes', 'fp32', 'bf16'])
-    rows = check_report(report, with_hf=False, dtypes=('fp32', 'bf16'))
-    for (model, variant, dtype), row in rows.items():
-        if dtype == 'fp32':
-            assert 'max_rel_dev' not in row
+def check_rows(report, passes=('latency', 'throughput', 'train')):
+    """Every row has its passes' figures; every SwiftFormer row its speed-ups over every peer."""
+    rows = report['results']
+    for row in rows:
+        assert row['size'] == [64, 64] and row['params_m'] > 0
+        trainable = row['variant'] not in ('deploy', 'deploy, onnxruntime', 'deploy+compile')
+        for name, field in PASS_FIELDS.items():
+            assert (field in row) == (name in passes and (name != 'train' or trainable)), (row['model'], name)
+        if 'latency_ms' in row:
+            lat = row['latency_ms']
+            assert 0 < lat['min'] <= lat['q1'] <= lat['median'] <= lat['q3'] <= lat['max'] and lat['reps'] == 2
+            assert isinstance(row['infer_page_faults'], int) and row['infer_page_faults'] >= 0
+        if 'train_ms' in row:
+            assert row['train_ms']['median'] > 0 and row['train_peak_mib'] > 0
+    for row in rows:
+        if row['peer'] is None:
+            expected = expected_speedups(row, rows)
+            assert set(row['speedup']) == set(expected), row['variant']
+            for peer, ratios in expected.items():
+                assert row['speedup'][peer] == pytest.approx(ratios), (row['variant'], peer)
         else:
+            assert 'speedup' not in row
+    return by_key(report)
+
+
+def test_tool_times_every_row_and_writes_json_and_png(tmp_path):
+    out, png = tmp_path / 'bench.json', tmp_path / 'bench.png'
+    env = tool_env({'PYTHONPATH': os.pathsep.join([str(REPO_ROOT), os.environ.get('PYTHONPATH', '')])})
+    result = subprocess.run(tool_command('benchmark.py', *TINY, '--out-json', out, '--out-png', png),
+                            capture_output=True, text=True, cwd=REPO_ROOT, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    rows = check_rows(report)
+    have_hf = any(key == HF_ROW for key in rows)
+    assert set(rows) == SF_ROWS | {ONNX_ROW, HF_ROW, ('ResNet-50', 'mmdet')} - (set() if have_hf else {HF_ROW})
+    assert set(rows[(SF, 'deploy')]['speedup']) == {'r50'} | ({'hf'} if have_hf else set())
+    for row in rows.values():  # MACs counted: once per way of computing
+        assert row['gmacs'] > 0 and row['matmul_fraction'] > 0
+    assert rows[ONNX_ROW]['gmacs'] == rows[(SF, 'deploy')]['gmacs']
+    assert rows[ONNX_ROW]['infer_peak_mib'] is None  # onnxruntime allocates outside torch
+    assert png.stat().st_size > 0
+    assert any(note.startswith('timm SwiftFormer-XS: skipped') for note in report['notes'])
+    machine = report['machine']
+    assert machine['threads'] == 1 and machine['timer'] == 'time.perf_counter'
+    assert set(machine['precision']) == {'cuda_matmul_allow_tf32', 'cudnn_allow_tf32', 'float32_matmul_precision',
+                                         'cudnn_benchmark'}
+    assert '--arch xs --sizes 64x64' in report['command'] and 'precision: cuda_matmul_allow_tf32=' in result.stdout
+    assert '| 64x64 | fp32 | SwiftFormer-XS | deploy |' in result.stdout
+
+
+def test_imports_with_torch_mmengine_numpy_only():
+    code = (f'import sys; sys.modules.update(dict.fromkeys({OPTIONAL!r})); import swiftformer_mm.benchmark; '
+            "print(sorted(m for m in sys.modules if m.startswith('swiftformer_mm.')))")
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=REPO_ROOT,
+                            env=tool_env({'PYTHONPATH': str(REPO_ROOT)}))
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = result.stdout
+    assert 'swiftformer_mm.benchmark.cli' in loaded and 'swiftformer_mm.apis' not in loaded
+    assert 'swiftformer_mm.export' not in loaded  # imported only for the onnxruntime row
+
+
+def test_runs_with_torch_mmengine_numpy_only(monkeypatch, tmp_path, capsys):
+    for name in OPTIONAL + ('swiftformer_mm.apis', ):  # importing any of them now raises ImportError
+        monkeypatch.setitem(sys.modules, name, None)
+    report = main(TINY + ['--passes', 'latency', '--no-macs', '--out-png', str(tmp_path / 'b.png')])
+    rows = check_rows(report, passes=('latency', ))
+    assert set(rows) == SF_ROWS
+    notes = report['notes']
+    for skipped in ('HF SwiftFormer-XS', 'timm SwiftFormer-XS', 'ResNet-50', 'deploy, onnxruntime'):
+        assert sum(f'{skipped}: skipped' in note for note in notes) == 1, skipped
+    resnet = next(note for note in notes if note.startswith('ResNet-50'))
+    assert 'mmdet' in resnet and 'torchvision' in resnet
+    assert any('matplotlib' in note for note in notes) and not (tmp_path / 'b.png').exists()
+    # --no-macs: no count, and '-' in the table's GMACs and matmul-rate columns
+    assert all(r['gmacs'] is None and r['matmul_fraction'] is None for r in rows.values())
+    assert '| 64x64 | fp32 | SwiftFormer-XS | deploy | - | ' in capsys.readouterr().out
+
+
+class FourMaps(nn.Module):
+    """Stands in for timm's and torchvision's models: four maps of strides 4 to 32."""
+
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv2d(c_in, 8, 3, stride=4 if i == 0 else 2, padding=1)
+                                   for i, c_in in enumerate((3, 8, 8, 8)))
+
+    def forward(self, x):
+        outs = []
+        for conv in self.convs:
+            x = conv(x)
+            outs.append(x)
+        return outs
+
+
+def test_timm_and_torchvision_peers_are_wired(monkeypatch):
+    calls = []
+    timm = types.ModuleType('timm')
+
+    def create_model(name, **kwargs):
+        calls.append((name, kwargs))
+        return FourMaps()
+
+    timm.create_model = create_model
+
+    class FakeResNet(nn.Module):  # torchvision's attribute names
+        def __init__(self):
+            super().__init__()
+            self.conv1, self.bn1, self.relu = nn.Conv2d(3, 8, 3, 2, 1), nn.BatchNorm2d(8), nn.ReLU()
+            self.maxpool = nn.MaxPool2d(3, 2, 1)
+            self.layer1, self.layer2, self.layer3, self.layer4 = (nn.Conv2d(8, 8, 3, s, 1) for s in (1, 2, 2, 2))
+            self.fc = nn.Linear(8, 10)  # not part of the trunk
+
+    torchvision = types.ModuleType('torchvision')
+    torchvision.models = types.ModuleType('torchvision.models')
+    torchvision.models.resnet50 = FakeResNet
+    for name, module in (('timm', timm), ('torchvision', torchvision), ('torchvision.models', torchvision.models),
+                         ('mmdet', None), ('transformers', None), ('onnxruntime', None)):
+        monkeypatch.setitem(sys.modules, name, module)
+    report = main(TINY + ['--no-macs'])
+    rows = check_rows(report)
+    assert set(rows) == SF_ROWS | {TIMM_ROW, ('ResNet-50', 'torchvision')}
+    assert calls and all(c == ('swiftformer_xs', dict(pretrained=False, features_only=True)) for c in calls)
+    for key in SF_ROWS:
+        assert set(rows[key]['speedup']) == {'timm', 'r50'}
+    assert set(rows[(SF, 'train form')]['speedup']['r50']) == {'latency', 'throughput', 'train'}
+    trunk_params = sum(p.numel() for name, p in FakeResNet().named_parameters() if not name.startswith('fc'))
+    assert rows[('ResNet-50', 'torchvision')]['params_m'] == pytest.approx(trunk_params / 1e6)
+    maps = TorchvisionTrunk(FakeResNet())(torch.rand(1, 3, 64, 64))
+    assert [m.shape[-1] for m in maps] == [16, 8, 4, 2]  # strides 4 to 32
+
+
+def test_autocast_rows_measure_their_deviation_and_fp16_is_skipped_on_cpu():
+    report = main(TINY + ['--no-peers', '--no-macs', '--passes', 'latency', '--dtypes', 'fp32', 'fp16', 'bf16'])
+    assert {r['dtype'] for r in report['results']} == {'fp32', 'bf16'}
+    assert 'fp16 skipped: autocast to fp16 is for CUDA' in report['notes']
+    for row in report['results']:
+        if row['dtype'] == 'fp32':
+            assert 'max_rel_dev' not in row
+        elif row['variant'] != 'deploy, onnxruntime':
             # bf16 keeps 8 bits of mantissa: visibly different from fp32, yet close to it
-            assert 1e-5 < row['max_rel_dev'] < 0.1, (model, variant)
+            assert 1e-5 < row['max_rel_dev'] < 0.1, row['variant']
+    assert ONNX_ROW not in by_key(report, 'bf16')  # onnxruntime runs fp32 only
 
 
-def test_cold_heap_benchmark_times_this_backbone_next_to_hf():
-    results = load_tool('benchmark_cold_heap').main(
-        ['--arch', 'xs', '--size', '64x64', '--reps', '2', '--warmup', '1', '--threads', '1'])
-    with_hf = importlib.util.find_spec('transformers') is not None
-    expected = {('SwiftFormer-XS', 'train form'), ('SwiftFormer-XS', 'train form, NCHW'),
-                ('SwiftFormer-XS', 'deploy')} | ({HF_ROW} if with_hf else set())
-    assert set(results) == expected
-    for row in results.values():
-        assert 0 < row['min'] <= row['median'] <= row['max'] and row['page_faults'] >= 0
-        if with_hf:
-            hf = results[HF_ROW]['median']
-            assert row['speedup_vs_hf'] == pytest.approx(hf / row['median'])
-
-
-def test_compile_flag_times_the_compiled_training_step_and_reports_compile_times(monkeypatch, capsys):
-    tool = load_tool()
+def test_compile_times_the_compiled_forms_and_reports_compile_times(monkeypatch, capsys):
     compiled = []
 
-    def record_compile(model, **kwargs):  # a real compile takes minutes; the tool's wiring is tested
+    def record_compile(model, **kwargs):  # a real compile takes minutes; the wiring is tested
         compiled.append(model)
         return model
 
-    monkeypatch.setattr(tool.torch, 'compile', record_compile)
-    report = tool.main(BENCHMARK_ARGS + ['--compile', '--no-baselines'])
-    rows = {(r['model'], r['variant']): r for r in report['results']}
-    train_form = rows[('SwiftFormer-XS', 'train form+compile')]
-    deploy = rows[('SwiftFormer-XS', 'deploy+compile')]
+    monkeypatch.setattr(torch, 'compile', record_compile)
+    monkeypatch.setitem(sys.modules, 'onnxruntime', None)
+    report = main(TINY + ['--compile', '--no-peers'])
+    rows = check_rows(report)
+    train_form, deploy = rows[(SF, 'train form+compile')], rows[(SF, 'deploy+compile')]
     assert train_form['compile_s'] > 0 and train_form['train_compile_s'] > 0
-    assert train_form['train_ms']['median'] > 0
-    assert train_form['gmacs'] == rows[('SwiftFormer-XS', 'train form')]['gmacs']
-    assert deploy['compile_s'] > 0 and 'train_ms' not in deploy and 'train_compile_s' not in deploy
+    assert deploy['compile_s'] > 0 and 'train_compile_s' not in deploy
+    assert train_form['gmacs'] == rows[(SF, 'train form')]['gmacs'] != deploy['gmacs']
     # compiled: the training form for inference, a second one for its training step, the deploy form
     assert [m.training for m in compiled] == [False, True, False]
-    assert compiled[2].deployed and not compiled[0].deployed
+    params = [sum(p.numel() for p in m.parameters()) for m in compiled]
+    assert params[0] == params[1] > params[2]  # the deploy form's norms are folded away
     assert 'train form+compile (compile ' in capsys.readouterr().out
 
 
-def test_breakdown_sorts_the_ops_of_every_pass_into_kinds_and_rates_the_matrix_products():
-    tool = load_tool('benchmark_breakdown')
-    assert [tool.kind_of(op) for op in ('aten::addmm', 'aten::bmm', 'aten::convolution_backward',
-                                         'aten::mkldnn_convolution', 'aten::gelu_backward',
-                                         'aten::native_batch_norm', 'aten::add_')] == [
+def test_breakdown_sorts_the_time_of_every_pass_into_kinds(monkeypatch):
+    assert [kind_of(op) for op in ('aten::addmm', 'aten::bmm', 'aten::convolution_backward',
+                                   'aten::mkldnn_convolution', 'aten::gelu_backward',
+                                   'aten::native_batch_norm', 'aten::add_')] == [
         'matrix products', 'matrix products', 'convolutions', 'convolutions', 'GELU', 'batch norm', 'other']
-    results = tool.main(['--arch', 'xs', '--size', '64x64', '--reps', '2', '--warmup', '1', '--threads', '1',
-                         '--profiled-reps', '2', '--matmul-size', '256', '--batch', '2'])
-    with_hf = importlib.util.find_spec('transformers') is not None
-    models = ['SwiftFormer-XS train form', 'SwiftFormer-XS deploy'] + (['HF SwiftFormer-XS transformers']
-                                                                       if with_hf else [])
-    trainable = [m for m in models if 'deploy' not in m]
-    assert set(results) == ({(m, 'forward b1') for m in models}
-                            | {(m, 'training step b2') for m in trainable})
-    for (model, pass_name), result in results.items():
-        assert set(result['ms']) == set(tool.KINDS) and result['profiled_reps'] == 2
+    monkeypatch.setitem(sys.modules, 'transformers', None)
+    report = main(['--mode', 'breakdown', '--profiled-reps', '2', '--passes', 'latency', 'train'] + TINY)
+    results = {(r['model'], r['variant'], r['pass']): r for r in report['results']}
+    assert set(results) == {(SF, 'train form', 'forward b1'), (SF, 'deploy', 'forward b1'),
+                            (SF, 'train form', 'training step b2')}
+    for key, result in results.items():
+        assert set(result['ms']) == set(KINDS) and result['profiled_reps'] == 2
         assert result['profiled_ms'] == pytest.approx(sum(result['ms'].values()))
         assert result['timed_ms']['median'] > 0
-        # every model computes its attention's linear layers as matrix products
-        assert result['ms']['matrix products'] > 0 and result['product_gmacs_per_s'] > 0, (model, pass_name)
-    for model in trainable:  # backward adds two products per forward product, on twice the images
-        forward, step = results[(model, 'forward b1')], results[(model, 'training step b2')]
-        assert step['ms']['matrix products'] > forward['ms']['matrix products']
-        assert forward['ms']['GELU'] > 0 and step['ms']['GELU'] > forward['ms']['GELU']
+        # the attention's linear layers are matrix products in both forms
+        assert result['ms']['matrix products'] > 0 and result['product_gmacs_per_s'] > 0, key
+    forward, step = results[(SF, 'train form', 'forward b1')], results[(SF, 'train form', 'training step b2')]
+    # backward adds two products per forward product, on twice the images
+    assert step['ms']['matrix products'] > forward['ms']['matrix products']
+    assert forward['ms']['GELU'] > 0 and step['ms']['GELU'] > forward['ms']['GELU']
+
+
+def test_breakdown_puts_gpu_kernels_under_the_aten_op_that_launched_them():
+    def event(name, parent=None, kernels_us=()):
+        return types.SimpleNamespace(name=name, cpu_parent=parent,
+                                     kernels=[types.SimpleNamespace(duration=d) for d in kernels_us])
+
+    linear = event('aten::linear')
+    addmm = event('aten::addmm', linear, [300.0])
+    launch = event('cudaLaunchKernel', addmm, [200.0])  # a runtime event under the op
+    conv = event('aten::cudnn_convolution', event('aten::conv2d'), [1000.0])
+    orphan = event('autograd::engine::evaluate_function: X', None, [50.0])  # no ATen op above it
+    profile = types.SimpleNamespace(events=lambda: [linear, addmm, launch, conv, orphan])
+    assert _device_ms(profile) == {'matrix products': 0.5, 'convolutions': 1.0, 'GELU': 0.0, 'batch norm': 0.0,
+                                   'other': 0.05}
+
+
+def test_cold_heap_times_batch_1_latency_next_to_the_peers(monkeypatch):
+    monkeypatch.setitem(sys.modules, 'mmdet', None)  # keeps the run short: no ResNet-50
+    report = main(['--mode', 'cold-heap'] + TINY)
+    rows = check_rows(report, passes=('latency', ))
+    have_hf = HF_ROW in rows
+    assert set(rows) == SF_ROWS | ({HF_ROW} if have_hf else set())
+    assert all('gmacs' not in r for r in rows.values())  # no trace: it would warm the heap
+    if have_hf:
+        assert set(rows[(SF, 'deploy')]['speedup']) == {'hf'}
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--mode', 'cold-heap', '--device', 'cuda'], 'cold-heap measures the CPU'),
+    (['--mode', 'cold-heap', '--sizes', '64x64', '32x32'], 'one size per process'),
+    (['--mode', 'cold-heap', '--passes', 'train'], 'batch-1 latency only'),
+    (['--mode', 'breakdown', '--compile'], '--compile is for --mode table'),
+    (['--sizes', '64'], 'HEIGHTxWIDTH'),
+    (['--reps', '0'], '--reps must be positive'),
+])
+def test_refuses_what_a_mode_cannot_do(args, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+    assert parse_size('800x1216') == (800, 1216)

@@ -1,0 +1,95 @@
+"""The models compared: this project's SwiftFormer in each form it runs in."""
+from dataclasses import dataclass
+from typing import Callable, List, Optional
+
+import torch.nn as nn
+
+from ..models import SwiftFormer
+
+
+@dataclass
+class Candidate:
+    """One model in one form, built fresh by ``build`` (in eval mode).
+
+    Attributes:
+        model (str): Model name, e.g. ``'SwiftFormer-L1'``, ``'HF SwiftFormer-L1'``.
+        variant (str): Form or source, e.g. ``'deploy'``, ``'transformers'``.
+        build (callable): Returns the model in eval mode, on the CPU.
+        macs_key (str): Candidates that compute the same way share one MAC count.
+        arch (str, optional): The SwiftFormer variant it is or is compared with;
+            None for ResNet-50, which is compared with every variant.
+        peer (str, optional): None for this project's rows, else ``'hf'``,
+            ``'timm'`` or ``'r50'``: the key of the speed-ups over it.
+        compile (bool): Run through ``torch.compile``.
+        trainable (bool): Has a training step.
+        onnx (bool): Exported to ONNX and run by onnxruntime (CPU, fp32 only).
+    """
+    model: str
+    variant: str
+    build: Callable[[], nn.Module]
+    macs_key: str
+    arch: Optional[str] = None
+    peer: Optional[str] = None
+    compile: bool = False
+    trainable: bool = False
+    onnx: bool = False
+
+    @property
+    def key(self):
+        return self.model, self.variant
+
+
+def eval_mode(model: nn.Module) -> nn.Module:
+    """``model.eval()``, returning the model (mmdet's ResNet.train() returns None)."""
+    model.eval()
+    return model
+
+
+def train_form(arch: str) -> nn.Module:
+    """The backbone as the configs build it, in eval mode."""
+    return eval_mode(SwiftFormer(arch=arch))
+
+
+def deploy_form(arch: str) -> nn.Module:
+    """The inference-only form: norms and layer scales folded into the convolutions."""
+    return eval_mode(SwiftFormer(arch=arch)).switch_to_deploy()
+
+
+def onnx_unavailable() -> Optional[str]:
+    """Why the onnxruntime row cannot run here, or None when it can."""
+    for module in ('onnx', 'onnxruntime'):
+        try:
+            __import__(module)
+        except Exception as error:  # an ImportError, or a broken install
+            return f'{module} does not import ({type(error).__name__}: {error})'
+    try:
+        from ..export.runtime import onnxruntime_forward  # noqa: F401
+    except ImportError as error:  # swiftformer_mm.export imports mmcv through swiftformer_mm.apis
+        return f'swiftformer_mm.export needs {error.name or error}, which does not import'
+    return None
+
+
+def swiftformer_candidates(arch: str, device_type: str, notes: List[str], with_onnx: bool = True,
+                           with_compile: bool = False) -> List[Candidate]:
+    """The training form, the deploy form and, as asked, the deploy form in onnxruntime (CPU
+    only) and both forms through ``torch.compile``; rows that cannot run are named in ``notes``."""
+    name = f'SwiftFormer-{arch.upper()}'
+    candidates = [
+        Candidate(name, 'train form', lambda: train_form(arch), f'{arch}-train', arch, trainable=True),
+        Candidate(name, 'deploy', lambda: deploy_form(arch), f'{arch}-deploy', arch),
+    ]
+    if with_onnx:
+        reason = onnx_unavailable() if device_type == 'cpu' else f'timed on the CPU only; this run is on {device_type}'
+        if reason:
+            notes.append(f'{name} deploy, onnxruntime: skipped ({reason})')
+        else:
+            candidates.append(Candidate(name, 'deploy, onnxruntime', lambda: deploy_form(arch),
+                                        f'{arch}-deploy', arch, onnx=True))
+    if with_compile:
+        candidates += [
+            Candidate(name, 'train form+compile', lambda: train_form(arch), f'{arch}-train', arch,
+                      compile=True, trainable=True),
+            Candidate(name, 'deploy+compile', lambda: deploy_form(arch), f'{arch}-deploy', arch,
+                      compile=True),
+        ]
+    return candidates
