@@ -60,8 +60,7 @@ class ConvEncoder(nn.Module):
         self.layer_scale = nn.Parameter(torch.ones(dim, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branch = self.pwconv2(self.act(self.pwconv1(self.norm(self.dwconv(x)))))
-        return torch.addcmul(x, self.layer_scale, branch)  # x + gamma * branch, one kernel
+        return x + self.layer_scale * self.pwconv2(self.act(self.pwconv1(self.norm(self.dwconv(x)))))
 
 
 class Mlp(nn.Module):
