@@ -91,9 +91,13 @@ def test_with_cp_gives_the_same_gradients_on_cuda(full_fp32):
                [(2, 16, 24, 16), (2, 24, 12, 8), (2, 32, 6, 4), (2, 40, 3, 2)]]
     for model in (plain, checkpointed):
         sum((out * w).sum() for out, w in zip(model(x), weights)).backward()
+    # a bias right before a training-mode BN (stem.0.bias, the dwconv biases) has a true gradient
+    # of 0, computed as rounding noise that cuDNN's algorithms vary from run to run (a fixed
+    # atol of 1e-4 failed once on stem.0.bias); compare every gradient at the scale of the largest
+    scale = max(param.grad.abs().max().item() for param in plain.parameters())
     grads = dict(checkpointed.named_parameters())
     for name, param in plain.named_parameters():
-        torch.testing.assert_close(param.grad, grads[name].grad, rtol=1e-4, atol=1e-4, msg=name)
+        torch.testing.assert_close(param.grad, grads[name].grad, rtol=1e-4, atol=1e-5 * scale, msg=name)
 
 
 def test_amp_training_steps_stay_finite_with_batchnorm_in_fp32():
