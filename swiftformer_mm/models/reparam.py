@@ -1,7 +1,8 @@
 """Re-parameterisation: the training form's blocks folded into the deploy form's (:mod:`.deploy_blocks`).
 
-Every function here reads a training-form module in eval mode and returns a
-new deploy-form module; its inputs are left untouched. The arithmetic is
+Every function here reads a training-form module in eval mode and writes its
+folded weights into a deploy-form module (:func:`fold_stem` and
+:func:`fold_stage` build those by shape); the training form is left untouched. The arithmetic is
 done in float64 and cast back to the layer's dtype, so a folded layer
 differs from the original pair only by the rounding of one product instead
 of two. The identities, with a BatchNorm in eval mode written as ``s * x + t``
@@ -84,30 +85,24 @@ def _like(module: nn.Module, reference: torch.Tensor) -> nn.Module:
     return module.to(device=reference.device, dtype=reference.dtype)
 
 
-def fold_conv_encoder(block: ConvEncoder) -> FusedResidualMlp:
-    """``x + g * pw2(GELU(pw1(BN(dw(x)))))`` -> ``x + fc2(GELU(fc1(dw'(x))))``."""
-    fused = _like(FusedResidualMlp(block.pwconv1.in_channels, block.pwconv1.out_channels, True),
-                  block.pwconv1.weight)
+def fold_conv_encoder(block: ConvEncoder, fused: FusedResidualMlp) -> None:
+    """``x + g * pw2(GELU(pw1(BN(dw(x)))))`` -> ``x + fc2(GELU(fc1(dw'(x))))``, into ``fused``."""
     _load(fused.dwconv, conv_then_bn(block.dwconv, block.norm))
     _load(fused.fc1, _conv_affine(block.pwconv1))
     _load(fused.fc2, scaled_conv(block.pwconv2, block.layer_scale))
-    return fused
 
 
-def fold_mlp(mlp: Mlp, layer_scale: torch.Tensor) -> FusedResidualMlp:
-    """``x + g2 * fc2(GELU(fc1(BN(x))))`` -> ``x + fc2'(GELU(fc1'(x)))``."""
-    fused = _like(FusedResidualMlp(mlp.fc1.in_channels, mlp.fc1.out_channels, False), mlp.fc1.weight)
+def fold_mlp(mlp: Mlp, layer_scale: torch.Tensor, fused: FusedResidualMlp) -> None:
+    """``x + g2 * fc2(GELU(fc1(BN(x))))`` -> ``x + fc2'(GELU(fc1'(x)))``, into ``fused``."""
     _load(fused.fc1, bn_then_pointwise(mlp.norm, mlp.fc1))
     _load(fused.fc2, scaled_conv(mlp.fc2, layer_scale))
-    return fused
 
 
 @torch.no_grad()
-def fold_attention(attn: EfficientAdditiveAttention, layer_scale: torch.Tensor) -> FusedAdditiveAttention:
-    """``x + g1 * attn(x)`` -> :class:`.deploy_blocks.FusedAdditiveAttention`."""
-    dim = attn.to_query.in_features
-    fused = _like(FusedAdditiveAttention(dim), attn.final.weight)
-    gamma = layer_scale.detach().double().reshape(dim, 1)
+def fold_attention(attn: EfficientAdditiveAttention, layer_scale: torch.Tensor,
+                   fused: FusedAdditiveAttention) -> None:
+    """``x + g1 * attn(x)`` -> :class:`.deploy_blocks.FusedAdditiveAttention`, into ``fused``."""
+    gamma = layer_scale.detach().double().reshape(-1, 1)
     query_out = gamma * attn.final.weight.double()
     fused.qk_weight.copy_(torch.cat([attn.to_query.weight, attn.to_key.weight]))
     fused.qk_bias.copy_(torch.cat([attn.to_query.bias, attn.to_key.bias]))
@@ -115,15 +110,12 @@ def fold_attention(attn: EfficientAdditiveAttention, layer_scale: torch.Tensor) 
     fused.query_out.copy_(query_out)
     fused.key_out.copy_(query_out @ attn.proj.weight.double())
     fused.bias.copy_(query_out @ attn.proj.bias.double() + gamma[:, 0] * attn.final.bias.double())
-    return fused
 
 
-def fold_swiftformer_encoder(block: SwiftFormerEncoder) -> FusedSwiftFormerEncoder:
-    fused = FusedSwiftFormerEncoder(block.mlp.fc1.in_channels, block.mlp.fc1.out_channels)
-    fused.local_representation = fold_conv_encoder(block.local_representation)
-    fused.attn = fold_attention(block.attn, block.layer_scale_1)
-    fused.mlp = fold_mlp(block.mlp, block.layer_scale_2)
-    return fused
+def fold_swiftformer_encoder(block: SwiftFormerEncoder, fused: FusedSwiftFormerEncoder) -> None:
+    fold_conv_encoder(block.local_representation, fused.local_representation)
+    fold_attention(block.attn, block.layer_scale_1, fused.attn)
+    fold_mlp(block.mlp, block.layer_scale_2, fused.mlp)
 
 
 def fold_stem(stem: Stem) -> FusedStem:
@@ -136,18 +128,17 @@ def fold_stem(stem: Stem) -> FusedStem:
 
 def fold_stage(stage: Stage) -> FusedStage:
     """A stage's downsample and blocks in deploy form (no activation checkpointing)."""
-    blocks = list(stage.blocks)
-    encoder = blocks[-1]
+    *conv_encoders, encoder = stage.blocks
     dim, hidden_dim = encoder.mlp.fc1.in_channels, encoder.mlp.fc1.out_channels
     downsample = stage.downsample
     in_channels = dim if downsample is None else downsample.proj.in_channels
-    fused = _like(FusedStage(in_channels, dim, len(blocks), downsample is not None, hidden_dim),
+    fused = _like(FusedStage(in_channels, dim, len(stage.blocks), downsample is not None, hidden_dim),
                   encoder.mlp.fc1.weight)
     if isinstance(downsample, Downsample):
         _load(fused.downsample, conv_then_bn(downsample.proj, downsample.norm))
-    for i, block in enumerate(blocks[:-1]):
-        fused.blocks[i] = fold_conv_encoder(block)
-    fused.blocks[-1] = fold_swiftformer_encoder(encoder)
+    for block, fused_block in zip(conv_encoders, fused.blocks):
+        fold_conv_encoder(block, fused_block)
+    fold_swiftformer_encoder(encoder, fused.blocks[-1])
     return fused
 
 

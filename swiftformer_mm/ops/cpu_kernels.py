@@ -50,7 +50,6 @@ def residual_mlp(x: torch.Tensor, spatial: nn.Module, fc1: nn.Conv2d, fc2: nn.Co
     """
     x = to_channels_last(x)
     inner = to_channels_last(spatial(x))
-    batch, channels, height, width = x.shape
     out = torch.empty_like(x, memory_format=torch.channels_last)
     inputs, residuals, outputs = _tokens(inner), _tokens(x), _tokens(out)
     weight1, weight2 = fc1.weight.flatten(1).t(), fc2.weight.flatten(1).t()
