@@ -83,3 +83,12 @@ def golden_model(case, **init_options):
                         init_cfg=dict(type='Pretrained', checkpoint=str(checkpoint), **init_options))
     model.init_weights()
     return model.eval(), golden, checkpoint
+
+
+def golden_error(outputs, expected):
+    """Largest absolute difference between the four maps ``outputs`` (on any device) and the
+    golden ``expected`` ones, whose shapes they must have."""
+    assert len(outputs) == len(expected) == 4
+    for out, ref in zip(outputs, expected):
+        assert out.shape == ref.shape
+    return max((out.cpu() - ref).abs().max().item() for out, ref in zip(outputs, expected))

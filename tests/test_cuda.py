@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from conftest import golden_model
+from conftest import golden_error, golden_model
 from swiftformer_mm import SwiftFormer
 from swiftformer_mm.ops import cpu_kernels
 
@@ -34,13 +34,6 @@ def full_fp32():
     torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
-def _max_error(outputs, expected):
-    assert len(outputs) == len(expected) == 4
-    for out, ref in zip(outputs, expected):
-        assert out.shape == ref.shape and out.is_cuda
-    return max((out.cpu() - ref).abs().max().item() for out, ref in zip(outputs, expected))
-
-
 @pytest.mark.parametrize('deploy', [False, True], ids=['train_form', 'deploy'])
 @pytest.mark.parametrize('case', ['tiny_cls', 'tiny_dense', 'xs_dense'])
 def test_golden_outputs_on_cuda(case, deploy, full_fp32, monkeypatch):
@@ -54,7 +47,8 @@ def test_golden_outputs_on_cuda(case, deploy, full_fp32, monkeypatch):
     for sample in golden['cases']:
         with torch.no_grad():
             outputs = model(sample['input'].cuda())
-        assert _max_error(outputs, sample[key]) < TOLERANCE
+        assert all(out.is_cuda for out in outputs)
+        assert golden_error(outputs, sample[key]) < TOLERANCE
     assert not kernel_calls  # on CUDA the deploy form runs its plain NCHW ops
 
 

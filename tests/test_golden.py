@@ -15,7 +15,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import golden_model
+from conftest import golden_error, golden_model
 from swiftformer_mm import SwiftFormer
 from swiftformer_mm.checkpoint import load_checkpoint_file
 
@@ -48,21 +48,12 @@ def _run(model, x, mode):
         return [out.detach() for out in model(x)]
 
 
-def _max_error(outputs, expected):
-    assert len(outputs) == len(expected) == 4
-    errors = []
-    for out, ref in zip(outputs, expected):
-        assert out.shape == ref.shape
-        errors.append((out - ref).abs().max().item())
-    return max(errors)
-
-
 @pytest.mark.parametrize('mode', MODES)
 @pytest.mark.parametrize('case', ['tiny_dense', 'xs_dense'])
 def test_dense_outputs_match_official(case, mode):
     model, golden, _ = _load_case(case, mode)
     for sample in golden['cases']:
-        assert _max_error(_run(model, sample['input'], mode), sample['outputs']) < TOLERANCE
+        assert golden_error(_run(model, sample['input'], mode), sample['outputs']) < TOLERANCE
 
 
 @pytest.mark.parametrize('mode', MODES)
@@ -71,7 +62,7 @@ def test_classification_stages_and_logits_match_official(mode):
     head = load_checkpoint_file(checkpoint_path)['model']
     for sample in golden['cases']:
         stages = _run(model, sample['input'], mode)
-        assert _max_error(stages, sample['stages']) < TOLERANCE
+        assert golden_error(stages, sample['stages']) < TOLERANCE
         # the official classifier on top of our last stage gives the official logits
         pooled = F.batch_norm(stages[-1], head['norm.running_mean'], head['norm.running_var'],
                               head['norm.weight'], head['norm.bias']).mean(dim=(2, 3))
@@ -85,6 +76,6 @@ def test_ema_weights_are_used_only_when_asked():
     ema_model, _, _ = _load_case('tiny_dense', use_ema=True)
     sample = golden['cases'][0]
     with torch.no_grad():
-        assert _max_error(model(sample['input']), sample['outputs']) < TOLERANCE
+        assert golden_error(model(sample['input']), sample['outputs']) < TOLERANCE
         # model_ema holds slightly different weights, so its outputs differ
-        assert _max_error(ema_model(sample['input']), sample['outputs']) > TOLERANCE
+        assert golden_error(ema_model(sample['input']), sample['outputs']) > TOLERANCE

@@ -1,9 +1,10 @@
 """Command-line options shared by the tools."""
 import argparse
 import os
-from typing import Tuple
 
 from mmengine.config import DictAction
+
+from ..utils import parse_size  # noqa: F401  (re-exported for the tools)
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
@@ -30,12 +31,3 @@ def add_runner_args(parser: argparse.ArgumentParser) -> None:
 def export_local_rank(args: argparse.Namespace) -> None:
     """Sets ``LOCAL_RANK`` from ``--local-rank`` unless the launcher set it (torchrun does)."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-
-
-def parse_size(text: str) -> Tuple[int, int]:
-    """``'HEIGHTxWIDTH'`` (e.g. ``'800x1216'``) -> ``(800, 1216)``, as an argparse ``type``."""
-    try:
-        height, width = (int(v) for v in text.lower().split('x'))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'a size is HEIGHTxWIDTH, e.g. 512x512, got {text!r}')
-    return height, width

@@ -13,6 +13,14 @@ class ConfigError(ValueError):
     """A config (or a command-line option applied to it) that the tools cannot run."""
 
 
+def add_custom_hooks(cfg: Config, *hook_types: str) -> None:
+    """Appends ``dict(type=...)`` to ``cfg.custom_hooks`` for each hook type not already there."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    present = {hook.get('type') for hook in hooks if isinstance(hook, dict)}
+    hooks += [dict(type=name) for name in hook_types if name not in present]
+    cfg.custom_hooks = hooks
+
+
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """Reads ``path`` and merges ``cfg_options`` (``--cfg-options key=value ...``) into it.
 

@@ -2,6 +2,7 @@
 from mmengine.config import Config
 
 from ..engine import ATOMIC_BACKEND
+from .config import add_custom_hooks
 
 HOOKS_ADDED = ('NonFiniteLossHook', 'RngStateHook')
 
@@ -21,7 +22,4 @@ def enable_fault_tolerance(cfg: Config) -> None:
             and checkpoint.get('file_client_args') is None \
             and '://' not in str(checkpoint.get('out_dir') or ''):
         checkpoint['backend_args'] = dict(backend=ATOMIC_BACKEND)
-    hooks = list(cfg.get('custom_hooks') or [])
-    present = {hook.get('type') for hook in hooks if isinstance(hook, dict)}
-    hooks += [dict(type=name) for name in HOOKS_ADDED if name not in present]
-    cfg.custom_hooks = hooks
+    add_custom_hooks(cfg, *HOOKS_ADDED)

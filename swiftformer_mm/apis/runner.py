@@ -5,6 +5,8 @@ from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from .config import add_custom_hooks
+
 
 def build_runner(cfg: Config) -> Runner:
     """:meth:`Runner.from_cfg`, or the registered runner named by ``cfg.runner_type``."""
@@ -21,7 +23,4 @@ def metrics_file(runner: Runner) -> str:
 def evaluate_in_deploy_form(cfg: Config) -> None:
     """Makes ``runner.test()`` fold every SwiftFormer into its deploy form after loading the
     checkpoint (:class:`swiftformer_mm.engine.SwitchToDeployHook`)."""
-    hooks = list(cfg.get('custom_hooks') or [])
-    if not any(isinstance(hook, dict) and hook.get('type') == 'SwitchToDeployHook' for hook in hooks):
-        hooks.append(dict(type='SwitchToDeployHook'))
-    cfg.custom_hooks = hooks
+    add_custom_hooks(cfg, 'SwitchToDeployHook')

@@ -2,11 +2,12 @@
 import argparse
 import shlex
 import sys
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 import torch
 
 from ..models import SwiftFormer
+from ..utils import parse_size
 from .breakdown import breakdown_table, run_breakdown
 from .candidates import Candidate, swiftformer_candidates
 from .cold_heap import run_cold_heap
@@ -51,17 +52,6 @@ examples:
   %(prog)s --mode breakdown --arch l1 --sizes 512x512 --threads 2 --train-batch 2
   %(prog)s --mode cold-heap --arch l1 --sizes 800x1216 --threads 2 --reps 7
 """
-
-
-def parse_size(text: str) -> Tuple[int, int]:
-    """``'HEIGHTxWIDTH'`` (e.g. ``'800x1216'``) -> ``(800, 1216)``, as an argparse ``type``."""
-    try:
-        height, width = (int(v) for v in text.lower().split('x'))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'a size is HEIGHTxWIDTH, e.g. 512x512, got {text!r}')
-    if height <= 0 or width <= 0:
-        raise argparse.ArgumentTypeError(f'a size is positive, got {text!r}')
-    return height, width
 
 
 def build_parser() -> argparse.ArgumentParser:
