@@ -1,4 +1,5 @@
-"""Killed, resumed, NaN and repeated runs of tools/train.py (issue 5, "Reliability and scale").
+"""Killed, resumed, NaN, repeated and simultaneous runs of tools/train.py (issue 5, "Reliability
+and scale"; issue 14, "Results written over").
 
 One tiny Semantic FPN config (the seg demo with a 16-to-40-channel
 SwiftFormer, drop path, 6 iterations of batch 2 on 64 px synthetic images,
@@ -9,8 +10,10 @@ variable, and must end with exactly the reference's weights after
 ``--resume``. Every run is a subprocess of ``tools/train.py``, as a user
 runs it.
 """
+import os
 import signal
 import subprocess
+import sys
 import time
 import zipfile
 
@@ -21,7 +24,8 @@ from mmengine.fileio import LocalBackend
 
 from conftest import REPO_ROOT, run_tool, tool_command, tool_env, write_shapes_seg_config
 from fault_injection import cut_writes_to
-from swiftformer_mm.apis import ConfigError, enable_fault_tolerance, latest_checkpoint
+from swiftformer_mm.apis import (ConfigError, WorkDirInUseError, enable_fault_tolerance,
+                                 hold_work_dir, latest_checkpoint)
 from swiftformer_mm.checkpoint import CheckpointError, load_checkpoint_file
 from swiftformer_mm.checkpoint.safe_load import allowed_globals
 from swiftformer_mm.engine import AtomicLocalBackend
@@ -219,7 +223,95 @@ def test_new_run_in_a_work_dir_with_checkpoints_is_refused(config, reference, tm
     assert (f"error: work dir '{tmp_path}' already holds checkpoints of an earlier run "
             '(iter_2.pth, last_checkpoint)') in result.stderr
     assert 'Pass --resume to continue that run, or --work-dir NEW_DIR' in result.stderr
-    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # not even a log dir
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert after.pop('.run.lock')  # the lock it took (it names the process), and nothing else:
+    assert after == before  # not even a log dir
+
+
+def work_dir_files(work_dir):
+    """Every file under ``work_dir`` with its bytes, and its sub-folders."""
+    return {str(p.relative_to(work_dir)): p.read_bytes() if p.is_file() else 'folder'
+            for p in sorted(work_dir.rglob('*'))}
+
+
+def test_a_work_dir_is_held_by_one_run_at_a_time_and_freed_when_its_run_is_killed(config, tmp_path):
+    """A second train.py (plain, --resume, or two torchrun ranks) or test.py on the work dir of a
+    running train.py stops at once, naming it, and leaves its files alone; once the first run is
+    killed with SIGKILL, a new one takes the work dir at once."""
+    log = (tmp_path / 'first.log').open('w')
+    work_dir = tmp_path / 'work'
+    first = subprocess.Popen(tool_command('train.py', config, '--work-dir', work_dir), stdout=log,
+                             stderr=subprocess.STDOUT, cwd=REPO_ROOT,
+                             env=tool_env({'FAULT_SLEEP_AFTER_ITER': '600'}))  # sleeps after iter 2
+    try:
+        deadline = time.monotonic() + 300
+        while not (work_dir / 'last_checkpoint').exists():
+            assert first.poll() is None, (tmp_path / 'first.log').read_text()[-3000:]
+            assert time.monotonic() < deadline, 'no first checkpoint after 300 s'
+            time.sleep(0.05)
+        time.sleep(1)  # into its sleep after iteration 2
+        # a checkpoint write of the first run in progress: what a --resume would clean up
+        (work_dir / '.iter_4.pth.123.0123abcd.partial').write_bytes(b'being written')
+        before = work_dir_files(work_dir)
+        assert {'iter_2.pth', 'last_checkpoint', 'seg_resume.py', '.run.lock'} <= set(before)
+        in_use = f"error: work dir '{work_dir}' is in use by another run (pid {first.pid}, started "
+        for second in (train(config, work_dir, check=False),
+                       train(config, work_dir, '--resume', check=False),
+                       run_tool('dist_train.sh', config, 2, '--work-dir', work_dir, '--resume',
+                                env={'PORT': '29531'}, check=False),
+                       run_tool('test.py', config, work_dir / 'iter_2.pth', '--work-dir', work_dir,
+                                check=False)):
+            assert second.returncode != 0
+            assert in_use in second.stderr, second.stderr[-3000:]
+            assert '); wait for it or pass another --work-dir' in second.stderr
+            assert work_dir_files(work_dir) == before  # not a byte written, nor removed
+        assert first.poll() is None  # undisturbed
+        first.send_signal(signal.SIGKILL)
+        assert first.wait() == -signal.SIGKILL
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+        log.close()
+
+    third = train(config, work_dir, '--resume')  # the kernel dropped the killed run's lock
+    assert f'--resume: continuing from {work_dir / "iter_2.pth"}' in third.stdout
+    assert (work_dir / f'iter_{ITERS}.pth').is_file()
+    assert not (work_dir / '.iter_4.pth.123.0123abcd.partial').exists()  # the holder cleans up
+
+
+HOLD_AND_FORK = """
+import os, sys, time
+from swiftformer_mm.apis import hold_work_dir
+assert hold_work_dir(sys.argv[1])
+assert not hold_work_dir(sys.argv[1], 'pytorch')  # RANK=1: the other ranks of a run take no lock
+child = os.fork()
+if child == 0:  # a DataLoader worker, say, that outlives its killed parent for a while
+    time.sleep(60)
+    os._exit(0)
+print(child, flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_lock_of_a_killed_run_is_not_kept_by_its_forked_children(tmp_path):
+    holder = subprocess.Popen([sys.executable, '-c', HOLD_AND_FORK, str(tmp_path)], cwd=REPO_ROOT,
+                              env=tool_env({'RANK': '1'}), stdout=subprocess.PIPE, text=True)
+    child = None
+    try:
+        child = int(holder.stdout.readline())
+        with pytest.raises(WorkDirInUseError, match=rf"'{tmp_path}' is in use by another run "
+                           rf"\(pid {holder.pid}, started .* by -c .*\); wait for it"):
+            hold_work_dir(str(tmp_path))
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+        os.kill(child, 0)  # the forked child still runs ...
+        assert hold_work_dir(str(tmp_path))  # ... and the work dir is free at once
+    finally:
+        holder.kill()
+        holder.wait()
+        if child:
+            os.kill(child, signal.SIGKILL)
 
 
 # --- checkpoints load with weights_only=True -------------------------------------------------

@@ -5,6 +5,7 @@ import torch
 
 from conftest import DATA_DIR, run_tool
 from swiftformer_mm import SwiftFormer
+from swiftformer_mm.utils import OutputExistsError, refuse_overwrite
 
 OFFICIAL = DATA_DIR / 'golden' / 'tiny_dense_checkpoint.pth'
 TINY_ARCH = dict(depths=[2, 2, 3, 2], widths=[16, 24, 32, 40])
@@ -54,3 +55,40 @@ def test_get_flops_matches_the_paper_classifier_macs():
     assert rows['xs'][2].strip() == '3,033,792' and rows['l1'][2].strip() == '11,288,592'
     assert float(rows['xs'][4]) == pytest.approx(0.6, rel=0.02)
     assert float(rows['l1'][4]) == pytest.approx(1.6, rel=0.02)
+
+
+# --- never writing over results: one rule for every tool -------------------------------------
+
+
+def test_refuse_overwrite_is_the_one_rule_for_files_and_folders(tmp_path):
+    file, folder = tmp_path / 'out.pkl', tmp_path / 'maps'
+    refuse_overwrite(file, False, '--out')  # new paths are fine
+    refuse_overwrite(folder, False, '--out', folder=True)
+    folder.mkdir()
+    refuse_overwrite(folder, False, '--out', folder=True)  # so is an empty folder
+    file.write_bytes(b'results')
+    (folder / 'a.png').write_bytes(b'results')
+    with pytest.raises(OutputExistsError, match=rf'^--out {file} already exists; pass --overwrite to '
+                       'replace it, or choose another path$'):
+        refuse_overwrite(file, False, '--out')
+    with pytest.raises(OutputExistsError, match=rf'^--out {folder} already holds files; pass '
+                       '--overwrite to write into it anyway, or choose another path$'):
+        refuse_overwrite(folder, False, '--out', folder=True)
+    refuse_overwrite(file, True, '--out')
+    refuse_overwrite(folder, True, '--out', folder=True)
+    # the wrong kind: --overwrite cannot help
+    with pytest.raises(OutputExistsError, match=rf'^--out {folder} is a folder, not a file'):
+        refuse_overwrite(folder, True, '--out')
+    with pytest.raises(OutputExistsError, match=rf'^{file} is a file, not a folder'):
+        refuse_overwrite(file, True, folder=True)
+    assert issubclass(OutputExistsError, FileExistsError)
+
+
+def test_make_demo_data_refuses_a_folder_that_holds_files(tmp_path):
+    (tmp_path / 'keep.txt').write_text('precious')
+    result = run_tool('make_demo_data.py', '--out-dir', tmp_path, '--num-train', 1, '--num-val', 1,
+                      check=False)
+    assert result.returncode == 1
+    assert result.stderr == (f'error: --out-dir {tmp_path} already holds files; pass --overwrite to '
+                             'write into it anyway, or choose another path\n')
+    assert [p.name for p in tmp_path.iterdir()] == ['keep.txt']

@@ -133,8 +133,9 @@ def test_seg_demo_uses_sync_bn_yet_trains_in_one_cpu_process(seg_config):
 
 def test_test_det_writes_metrics_pickle_and_drawings(det_run, tmp_path):
     out = tmp_path / 'predictions.pkl'
+    out.write_bytes(b'an earlier run')  # replaced: --overwrite
     result = run_tool('test.py', det_run['config'], det_run['checkpoint'], '--work-dir', tmp_path,
-                      '--out', out, '--show-dir', tmp_path / 'painted')
+                      '--out', out, '--show-dir', tmp_path / 'painted', '--overwrite')
     metrics = json.loads(printed_path(result.stdout, 'metrics').read_text())
     assert {'coco/bbox_mAP', 'coco/segm_mAP', 'coco/bbox_mAP_50'} <= set(metrics)
     predictions = pickle.loads(out.read_bytes())
@@ -145,10 +146,15 @@ def test_test_det_writes_metrics_pickle_and_drawings(det_run, tmp_path):
     assert len(list(drawn.glob('val_*.jpg'))) == NUM_VAL
 
 
-def test_test_seg_writes_metrics_label_maps_and_drawings(seg_run, tmp_path):
+def test_test_seg_writes_metrics_label_maps_and_drawings(seg_run, data_root, tmp_path):
     out = tmp_path / 'label_maps'
+    out.mkdir()
+    stem = sorted((data_root / 'ade' / 'images' / 'validation').glob('*.jpg'))[0].stem
+    (out / f'{stem}.png').write_bytes(b'an earlier run')  # replaced: --overwrite
+    (out / 'notes.txt').write_text('kept')  # no name of this run's: left alone
     result = run_tool('test.py', seg_run['config'], seg_run['checkpoint'], '--work-dir', tmp_path,
-                      '--out', out, '--show-dir', tmp_path / 'painted')
+                      '--out', out, '--show-dir', tmp_path / 'painted', '--overwrite')
+    assert (out / 'notes.txt').read_text() == 'kept'
     metrics = json.loads(printed_path(result.stdout, 'metrics').read_text())
     assert {'mIoU', 'aAcc', 'mAcc'} <= set(metrics)
     label_maps = sorted(out.glob('*.png'))
@@ -159,6 +165,30 @@ def test_test_seg_writes_metrics_label_maps_and_drawings(seg_run, tmp_path):
     drawn = printed_path(result.stdout, 'drawn images')
     assert drawn == tmp_path / 'painted' / 'vis_data' / 'vis_image'
     assert len(list(drawn.glob('*.png'))) == NUM_VAL  # every image, not one in 50
+
+
+@pytest.mark.parametrize('task, option, occupied', [
+    ('det', '--out', 'predictions.pkl'),  # an existing file
+    ('seg', '--out', 'label_maps/0.png'),  # a folder that holds label maps
+    ('seg', '--show-dir', 'painted/vis_data/vis_image/0.png'),
+    ('det', '--show-dir', 'painted/0.jpg'),  # absolute: not under the new <work_dir>/<timestamp>/
+])
+def test_test_refuses_to_write_over_results_before_the_run(task, option, occupied, det_run, seg_run,
+                                                           tmp_path):
+    run = det_run if task == 'det' else seg_run
+    path = tmp_path / occupied
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b'an earlier run')
+    target = tmp_path / occupied.split('/')[0]
+    result = run_tool('test.py', run['config'], run['checkpoint'], '--work-dir', tmp_path / 'work',
+                      option, target, check=False)
+    assert result.returncode == 1 and 'Traceback' not in result.stderr
+    what = ('already exists; pass --overwrite to replace it' if target == path else
+            'already holds files; pass --overwrite to write into it anyway')
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line == f'error: {option} {target} {what}, or choose another path'
+    assert path.read_bytes() == b'an earlier run'
+    assert not (tmp_path / 'work').exists()  # refused before the runner was built
 
 
 def _label_maps(folder):
@@ -299,7 +329,8 @@ def test_visualize_refuses_a_non_empty_out_dir(det_run, data_root, tmp_path):
     (tmp_path / 'keep.png').write_bytes(b'precious')
     result = run_tool('visualize.py', det_run['config'], det_run['checkpoint'],
                       data_root / 'coco' / 'val', '--out-dir', tmp_path, check=False)
-    assert result.returncode != 0 and 'is not empty; choose a new folder' in result.stderr
+    assert result.returncode != 0
+    assert f'error: --out-dir {tmp_path} already holds files; pass --overwrite' in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ['keep.png']
 
 

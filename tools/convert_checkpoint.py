@@ -18,6 +18,7 @@ import torch
 
 from swiftformer_mm.checkpoint import (FORMATS, CheckpointError, backbone_state_dict,
                                        convert_from_ours, load_checkpoint_file, select_state_dict)
+from swiftformer_mm.utils import OutputExistsError, refuse_overwrite
 
 
 def parse_args(argv=None):
@@ -33,12 +34,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    if os.path.exists(args.dst) and not args.overwrite:
-        sys.exit(f'error: {args.dst} already exists; pass --overwrite to replace it')
     try:
+        refuse_overwrite(args.dst, args.overwrite)
         weights = select_state_dict(load_checkpoint_file(args.src), use_ema=args.ema)
         state_dict, source_format = backbone_state_dict(weights)
-    except CheckpointError as error:
+    except (CheckpointError, OutputExistsError) as error:
         sys.exit(f'error: {error}')
     state_dict = {k: v.detach().clone().contiguous() for k, v in convert_from_ours(state_dict, args.to).items()}
     meta = dict(source=os.path.basename(args.src), source_format=source_format, key_format=args.to,

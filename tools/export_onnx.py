@@ -25,6 +25,7 @@ from swiftformer_mm.checkpoint import CheckpointError
 from swiftformer_mm.export import (backbone_exportable, create_session, export_onnx,
                                    max_abs_differences, segmentor_exportable)
 from swiftformer_mm.models import SwiftFormer
+from swiftformer_mm.utils import OutputExistsError, refuse_overwrite
 
 
 def parse_args(argv=None):
@@ -63,11 +64,10 @@ def build(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    if os.path.exists(args.out) and not args.overwrite:
-        sys.exit(f'error: {args.out} already exists; pass --overwrite to replace it')
     try:
+        refuse_overwrite(args.out, args.overwrite, '--out')
         exportable = build(args)
-    except (ConfigError, CheckpointError, FileNotFoundError, ValueError) as error:
+    except (ConfigError, CheckpointError, FileNotFoundError, OutputExistsError, ValueError) as error:
         sys.exit(f'error: {error}')
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     export_onnx(exportable, args.out, args.size)

@@ -49,6 +49,7 @@ Usage::
 """
 import argparse
 import colorsys
+import importlib.util
 import io
 import json
 import math
@@ -60,6 +61,19 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 from pycocotools import mask as mask_utils
+
+
+def _package_utils():
+    """``swiftformer_mm/utils.py`` (standard library only) loaded alone: importing it through
+    the package would import torch and mmengine, seconds this numpy script does not need."""
+    path = Path(__file__).resolve().parents[1] / 'swiftformer_mm' / 'utils.py'
+    spec = importlib.util.spec_from_file_location('swiftformer_mm_utils', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+refuse_overwrite = _package_utils().refuse_overwrite  # the rule of every tool that writes
 
 CLASSES = ('circle', 'triangle', 'square')
 SEG_CLASSES = ('background', ) + CLASSES
@@ -302,11 +316,8 @@ def _prepare_out_dir(out_dir, overwrite):
 
     Only the ``coco`` and ``ade`` folders this script writes are removed.
     """
-    if out_dir.exists() and any(out_dir.iterdir()):
-        if not overwrite:
-            raise FileExistsError(
-                f'output directory {out_dir} exists and is not empty; '
-                'pass --overwrite (overwrite=True) to replace its data')
+    refuse_overwrite(out_dir, overwrite, '--out-dir', folder=True)
+    if out_dir.exists():
         for name in ('coco', 'ade'):
             shutil.rmtree(out_dir / name, ignore_errors=True)
     (out_dir / 'coco' / 'annotations').mkdir(parents=True, exist_ok=True)
@@ -327,7 +338,7 @@ def make_demo_data(out_dir,
         size (int): Side of the square images in pixels (at least 64).
         seed (int): Seed; equal arguments give byte-identical files.
         overwrite (bool): Replace the data of a non-empty ``out_dir``
-            instead of raising ``FileExistsError``.
+            instead of raising ``FileExistsError`` (``OutputExistsError``).
 
     Returns:
         dict: Per split, the number of images and instances and the paths

@@ -4,7 +4,10 @@ The metrics go to ``<work_dir>/<timestamp>/<timestamp>.json`` (printed at
 the end). ``--out`` and ``--show-dir`` follow each library's own tools:
 detection dumps a .pkl of predictions and draws into
 ``<work_dir>/<timestamp>/<show_dir>``; segmentation writes PNG label maps into
-the folder ``--out`` and draws into ``<show_dir>/vis_data/vis_image``.
+the folder ``--out`` and draws into ``<show_dir>/vis_data/vis_image``. A
+``--out`` file that exists, or a ``--out``/``--show-dir`` folder that holds
+files, is refused before the run unless ``--overwrite``; so is a work dir that
+another train.py or test.py run is using.
 ``--deploy`` evaluates the backbone in its deploy form (BatchNorms and layer
 scales folded after loading the checkpoint; same predictions, faster).
 
@@ -21,9 +24,10 @@ import sys
 from mmengine.dist import is_main_process
 
 from swiftformer_mm.apis import (RUN_ERRORS, ConfigError, add_runner_args, build_runner, check_backbone,
-                                 check_data_paths, draw_predictions, drawn_images_dir, dump_predictions,
-                                 error_message, export_local_rank, guard_pipelines, load_run_config,
-                                 metrics_file, setup_distributed, task_of, evaluate_in_deploy_form)
+                                 check_data_paths, check_outputs, draw_predictions, drawn_images_dir,
+                                 dump_predictions, error_message, export_local_rank, guard_pipelines,
+                                 hold_work_dir, load_run_config, metrics_file, setup_distributed,
+                                 task_of, evaluate_in_deploy_form)
 
 
 def parse_args(argv=None):
@@ -36,6 +40,10 @@ def parse_args(argv=None):
     parser.add_argument(
         '--show-dir', help='draw the predictions on every test image into this folder (detection: '
         'under <work_dir>/<timestamp>/ when relative)')
+    parser.add_argument(
+        '--overwrite', action='store_true',
+        help='write over an existing --out file, or into a --out/--show-dir folder that holds '
+        'files (files of the same name are replaced, others are left)')
     parser.add_argument(
         '--deploy', action='store_true',
         help='evaluate every SwiftFormer in its deploy form, folded after loading the checkpoint')
@@ -52,15 +60,17 @@ def main(argv=None):
         task = task_of(cfg)
         if not os.path.isfile(args.checkpoint):
             raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+        check_outputs(task, args.out, args.show_dir, args.overwrite)  # before any work
         check_backbone(cfg, pretrained=False)  # the checkpoint holds the weights
         check_data_paths(cfg, ['test'])
+        hold_work_dir(cfg.work_dir, cfg.launcher)  # its dumped config and logs: one run at a time
         if args.out:
             dump_predictions(cfg, task, args.out)
         if args.show_dir:
             draw_predictions(cfg, task, args.show_dir)
         if args.deploy:
             evaluate_in_deploy_form(cfg)
-    except (ConfigError, FileNotFoundError) as error:
+    except (ConfigError, FileNotFoundError, FileExistsError) as error:
         sys.exit(f'error: {error}')
     cfg.load_from = args.checkpoint
     setup_distributed(cfg)

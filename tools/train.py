@@ -1,5 +1,9 @@
 """Trains an mmdet or mmseg config (told apart by its ``default_scope``) with MMEngine's Runner.
 
+A work dir is used by one run at a time (a second run there is refused while
+the first lives), and a new run is refused in a work dir that holds
+checkpoints unless ``--resume`` continues them.
+
 Examples::
 
     python tools/train.py configs/demo/maskrcnn_swiftformer_xs_shapes.py
@@ -16,8 +20,8 @@ from mmengine.dist import is_main_process
 from swiftformer_mm.apis import (RUN_ERRORS, ConfigError, add_runner_args, build_runner, check_backbone,
                                  check_data_paths, check_work_dir, enable_amp, enable_auto_scale_lr,
                                  enable_fault_tolerance, error_message, export_local_rank,
-                                 guard_pipelines, load_run_config, resolve_resume, set_resume,
-                                 setup_distributed, task_of)
+                                 guard_pipelines, hold_work_dir, load_run_config, resolve_resume,
+                                 set_resume, setup_distributed, task_of)
 
 
 def parse_args(argv=None):
@@ -46,9 +50,10 @@ def main(argv=None):
     try:
         cfg = load_run_config(args.config, args.work_dir, args.cfg_options, args.launcher)
         task = task_of(cfg)
-        check_work_dir(cfg.work_dir, args.resume)  # a new run never overwrites an earlier one's files
         check_backbone(cfg)  # arguments, arch and pretrained file, before anything is built
         check_data_paths(cfg, ['train', 'val'])
+        hold_work_dir(cfg.work_dir, cfg.launcher)  # one run at a time, from here to the end
+        check_work_dir(cfg.work_dir, args.resume)  # a new run never overwrites an earlier one's files
         if args.amp:
             enable_amp(cfg)
         if args.auto_scale_lr:

@@ -8,17 +8,19 @@ from .data_checks import check_data_paths, guard_pipelines
 from .distributed import setup_distributed
 from .errors import RUN_ERRORS, error_message
 from .fault_tolerance import enable_fault_tolerance
-from .outputs import draw_predictions, drawn_images_dir, dump_predictions
+from .outputs import check_outputs, draw_predictions, drawn_images_dir, dump_predictions
 from .runner import build_runner, metrics_file, evaluate_in_deploy_form
 from .task import TASKS, task_of
 from .train_options import enable_amp, enable_auto_scale_lr, set_resume
-from .work_dir import check_work_dir, latest_checkpoint, resolve_resume
+from .work_dir import (WorkDirInUseError, check_work_dir, hold_work_dir, latest_checkpoint,
+                       resolve_resume)
 
 __all__ = [
-    'add_runner_args', 'build_runner', 'check_backbone', 'check_data_paths', 'check_work_dir',
-    'CheckpointError', 'ConfigError', 'DataError', 'draw_predictions', 'drawn_images_dir',
-    'dump_predictions', 'enable_amp', 'enable_auto_scale_lr', 'enable_fault_tolerance',
-    'error_message', 'export_local_rank', 'guard_pipelines', 'latest_checkpoint', 'load_config',
-    'load_run_config', 'metrics_file', 'NonFiniteLossError', 'parse_size', 'resolve_resume', 'RUN_ERRORS',
-    'set_resume', 'setup_distributed', 'task_of', 'TASKS', 'evaluate_in_deploy_form'
+    'add_runner_args', 'build_runner', 'check_backbone', 'check_data_paths', 'check_outputs',
+    'check_work_dir', 'CheckpointError', 'ConfigError', 'DataError', 'draw_predictions',
+    'drawn_images_dir', 'dump_predictions', 'enable_amp', 'enable_auto_scale_lr',
+    'enable_fault_tolerance', 'error_message', 'export_local_rank', 'guard_pipelines', 'hold_work_dir',
+    'latest_checkpoint', 'load_config', 'load_run_config', 'metrics_file', 'NonFiniteLossError',
+    'parse_size', 'resolve_resume', 'RUN_ERRORS', 'set_resume', 'setup_distributed', 'task_of', 'TASKS',
+    'evaluate_in_deploy_form', 'WorkDirInUseError'
 ]

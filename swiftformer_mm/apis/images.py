@@ -5,6 +5,8 @@ from typing import Iterable, List, Tuple
 import mmcv
 import numpy as np
 
+from ..utils import refuse_overwrite
+
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
 
 
@@ -57,14 +59,10 @@ def prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
     left alone.
 
     Raises:
-        FileExistsError: ``out_dir`` is a file, or a non-empty folder without
-            ``overwrite``.
+        OutputExistsError: ``out_dir`` is a file, or a non-empty folder without
+            ``overwrite`` (:func:`swiftformer_mm.utils.refuse_overwrite`).
     """
-    if out_dir.exists() and not out_dir.is_dir():
-        raise FileExistsError(f'--out-dir {out_dir} is a file, not a folder')
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
-        raise FileExistsError(f'--out-dir {out_dir} exists and is not empty; choose a new folder, '
-                              'or pass --overwrite to replace the files of the same name in it')
+    refuse_overwrite(out_dir, overwrite, '--out-dir', folder=True)
     out_dir.mkdir(parents=True, exist_ok=True)
 
 

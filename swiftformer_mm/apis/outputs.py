@@ -9,15 +9,36 @@
   uses ``reduce_zero_label``); ``--show-dir`` becomes the visualizer's
   ``save_dir`` and ``SegVisualizationHook`` draws every test image (its
   default draws one batch in 50) into ``<show_dir>/vis_data/vis_image``.
+
+:func:`check_outputs` refuses, before the run, paths that hold earlier results.
 """
 import os.path as osp
+from typing import Optional
 
 from mmengine.config import Config
 
+from ..utils import refuse_overwrite
 from .config import ConfigError
 
 # added when a config has none (mmseg's default_runtime.py has none; its schedules do)
 VISUALIZATION_HOOKS = {'det': 'DetVisualizationHook', 'seg': 'SegVisualizationHook'}
+
+
+def check_outputs(task: str, out: Optional[str], show_dir: Optional[str], overwrite: bool) -> None:
+    """Refuses ``--out`` and ``--show-dir`` paths that hold results unless ``overwrite``.
+
+    ``--out`` is a file for detection (refused if it exists) and a folder
+    for segmentation (refused if it holds files); so is a segmentation
+    ``--show-dir``. A relative detection ``--show-dir`` lands in the new
+    ``<work_dir>/<timestamp>/`` of this run and needs no check.
+
+    Raises:
+        OutputExistsError: see :func:`swiftformer_mm.utils.refuse_overwrite`.
+    """
+    if out:
+        refuse_overwrite(out, overwrite, '--out', folder=task == 'seg')
+    if show_dir and (task == 'seg' or osp.isabs(show_dir)):
+        refuse_overwrite(show_dir, overwrite, '--show-dir', folder=True)
 
 
 def dump_predictions(cfg: Config, task: str, out: str) -> None:

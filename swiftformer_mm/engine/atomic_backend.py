@@ -19,7 +19,8 @@ names an incomplete file.
 
 A killed write leaves only ``.<name>.<pid>.<token>.partial`` (see
 :func:`is_partial_file`), which nothing mistakes for a checkpoint;
-``swiftformer_mm.apis.resolve_resume`` removes such leftovers on resume.
+``swiftformer_mm.apis.resolve_resume`` removes such leftovers on resume (in the
+process that holds the work dir, ``swiftformer_mm.apis.hold_work_dir``).
 """
 import contextlib
 import os
