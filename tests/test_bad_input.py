@@ -5,6 +5,7 @@ copy of a tiny synthetic data set (``tools/make_demo_data.py``) with one
 fault put into it, and the demo configs shrunk to a few iterations.
 """
 import json
+import re
 import shutil
 
 import cv2
@@ -13,7 +14,8 @@ import pytest
 from PIL import Image
 
 from conftest import DATA_DIR, REPO_ROOT, make_shapes, run_tool
-from swiftformer_mm.data import CheckSegLabels, DataError, LoadImageChecked
+from swiftformer_mm.apis import check_data_paths, data_checks, load_config
+from swiftformer_mm.data import CheckSegLabels, DataError, LoadChecked
 
 SEG_CONFIG = """
 _base_ = [{demo!r}]
@@ -141,6 +143,74 @@ def test_unreadable_test_image_is_named_by_test_py(data):
     assert_clean_error(result, f'cannot read image {bad}')
 
 
+# --- files that exist but cannot be read ---------------------------------------------------------
+
+
+def test_truncated_annotation_file_is_named_before_anything_is_built(data, tmp_path):
+    ann = data / 'coco' / 'annotations' / 'instances_train.json'
+    _damage(ann, 'truncated')
+    result = run('train.py', det_config(data), '--work-dir', tmp_path / 'work')
+    assert_clean_error(result, f'train_dataloader.dataset.ann_file: annotation file {ann} is not valid JSON (')
+    assert '--cfg-options train_dataloader.dataset.ann_file=' in result.stderr
+    assert not (tmp_path / 'work').exists()
+
+
+@pytest.mark.parametrize('content, problem', [
+    ('[]', 'holds a JSON list, not an object with the annotations'),
+    ('{"annotations": []}', "has no 'images' or 'categories' list, so it is not a COCO annotation file"),
+    ('{"images": [], "categories": [', 'is not valid JSON (Expecting value: line 1, column 31;'),
+])
+def test_annotation_files_of_data_sets_and_evaluators_are_parsed(data, content, problem):
+    cfg = load_config(str(det_config(data)))
+    ann = data / 'coco' / 'annotations' / 'instances_val.json'
+    broken = data / 'broken.json'
+    broken.write_text(content)
+    check_data_paths(cfg, ['val'])  # the intact files pass
+    cfg.val_evaluator.ann_file = str(broken)
+    with pytest.raises(DataError, match=re.escape(f'val_evaluator.ann_file: annotation file {broken} {problem}')):
+        check_data_paths(cfg, ['val'])
+    ann.write_text(content)
+    with pytest.raises(DataError, match=re.escape(f'val_dataloader.dataset.ann_file: annotation file {ann} {problem}')):
+        check_data_paths(cfg, ['val'])
+
+
+def test_annotation_file_over_the_parse_limit_is_checked_to_be_whole(data, monkeypatch):
+    cfg = load_config(str(det_config(data)))
+    monkeypatch.setattr(data_checks, 'PARSE_LIMIT', 100)  # the demo's files are larger
+    check_data_paths(cfg, ['val'])
+    ann = data / 'coco' / 'annotations' / 'instances_val.json'
+    _damage(ann, 'truncated')
+    with pytest.raises(DataError, match='does not end as a JSON object does'):
+        check_data_paths(cfg, ['val'])
+
+
+@pytest.mark.parametrize('how, reason', [
+    ('truncated', 'the file is truncated, corrupt or not an image (OSError: image file is truncated)'),
+    ('corrupt', 'the file is truncated, corrupt or not an image (UnidentifiedImageError: cannot identify'),
+    ('empty', 'the file is empty'),
+    ('missing', 'no such file'),
+])
+def test_unreadable_label_map_is_named(data, how, reason):
+    import mmseg.datasets  # noqa: F401  (registers mmseg.LoadAnnotations)
+    label = data / 'ade' / 'annotations' / 'training' / 'train_00001.png'
+    {'empty': lambda p: p.write_bytes(b''), 'missing': lambda p: p.unlink()}.get(how, lambda p: _damage(p, how))(label)
+    step = LoadChecked(dict(type='mmseg.LoadAnnotations', reduce_zero_label=True))
+    sample = dict(img_path=str(data / 'ade' / 'images' / 'training' / 'train_00001.jpg'),
+                  seg_map_path=str(label), reduce_zero_label=True, seg_fields=[])
+    with pytest.raises(DataError, match=re.escape(f'cannot read label map {label}: {reason}')):
+        step(sample)
+
+
+def test_unreadable_label_map_is_named_from_data_loader_workers(data, tmp_path):
+    bad = data / 'ade' / 'annotations' / 'training' / 'train_00002.png'
+    _damage(bad, 'truncated')
+    result = run('train.py', seg_config(data), '--work-dir', tmp_path / 'work',
+                 '--cfg-options', 'train_dataloader.num_workers=2')
+    assert_clean_error(result, f'cannot read label map {bad}: the file is truncated, corrupt or not an image')
+    assert len([line for line in result.stderr.splitlines() if line.startswith('error: ')]) == 1
+    assert not list((tmp_path / 'work').glob('*.pth'))
+
+
 def _variants(rgb):
     """The same picture as grayscale, RGBA and 16-bit files, and what each must load as (BGR)."""
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
@@ -154,7 +224,8 @@ def _variants(rgb):
 
 def test_grayscale_rgba_and_16_bit_images_load_as_8_bit_bgr(tmp_path):
     rgb = np.random.default_rng(0).integers(0, 256, (37, 51, 3), dtype=np.uint8)
-    loader = LoadImageChecked()
+    import mmcv.transforms  # noqa: F401  (registers LoadImageFromFile)
+    loader = LoadChecked(dict(type='LoadImageFromFile'))
     for name, (write, expected) in _variants(rgb).items():
         path = tmp_path / f'{name}.png'
         write(path)

@@ -321,7 +321,7 @@ def dumped_config(run):
     """The config train.py's Runner wrote into the work dir: the user's, without the data checks
     that train.py adds to the pipelines (the inferencers look for LoadImageFromFile there)."""
     path = run['work_dir'] / run['config'].name
-    assert 'LoadImageFromFile' in path.read_text() and 'LoadImageChecked' not in path.read_text()
+    assert 'LoadImageFromFile' in path.read_text() and 'LoadChecked' not in path.read_text()
     return str(path)
 
 

@@ -20,7 +20,7 @@ import sys
 
 from mmengine.dist import is_main_process
 
-from swiftformer_mm.apis import (RUN_ERRORS, ConfigError, add_runner_args, build_runner, check_backbone,
+from swiftformer_mm.apis import (RUN_ERRORS, ConfigError, DataError, add_runner_args, build_runner, check_backbone,
                                  check_data_paths, draw_predictions, drawn_images_dir, dump_predictions,
                                  error_message, export_local_rank, guard_pipelines, load_run_config,
                                  metrics_file, setup_distributed, task_of, evaluate_in_deploy_form)
@@ -60,7 +60,7 @@ def main(argv=None):
             draw_predictions(cfg, task, args.show_dir)
         if args.deploy:
             evaluate_in_deploy_form(cfg)
-    except (ConfigError, FileNotFoundError) as error:
+    except (ConfigError, DataError, FileNotFoundError) as error:
         sys.exit(f'error: {error}')
     cfg.load_from = args.checkpoint
     setup_distributed(cfg)
