@@ -211,6 +211,15 @@ def test_unreadable_label_map_is_named_from_data_loader_workers(data, tmp_path):
     assert not list((tmp_path / 'work').glob('*.pth'))
 
 
+def test_syntax_error_in_a_base_config_names_that_file_and_line(data, tmp_path):
+    base = data / 'base.py'
+    base.write_text("model = dict(type='x')\nloader = dict(\n")
+    child = data / 'child.py'
+    child.write_text("_base_ = ['./base.py']\n")
+    result = run('train.py', child, '--work-dir', tmp_path / 'work')
+    assert_clean_error(result, f"{base}, line 2: '(' was never closed. Fix the syntax there")
+
+
 def _variants(rgb):
     """The same picture as grayscale, RGBA and 16-bit files, and what each must load as (BGR)."""
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)

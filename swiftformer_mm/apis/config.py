@@ -30,7 +30,10 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """
     try:
         cfg = Config.fromfile(path)
-    except (SyntaxError, TypeError, KeyError, AttributeError, ValueError) as error:
+    except SyntaxError as error:
+        where = osp.normpath(_file_being_read(error) or path) + (f', line {error.lineno}' if error.lineno else '')
+        raise ConfigError(f'{where}: {error.msg}. Fix the syntax there') from None
+    except (TypeError, KeyError, AttributeError, ValueError) as error:
         raise ConfigError(f'{path}: {error}') from None
     if cfg_options:
         try:
@@ -38,6 +41,21 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         except (TypeError, KeyError, AttributeError, ValueError) as error:
             raise ConfigError(f'--cfg-options {cfg_options}: {error}') from None
     return cfg
+
+
+def _file_being_read(error: BaseException) -> Optional[str]:
+    """The config file MMEngine was reading when it raised ``error``: its parser reports a base
+    file's syntax error without the file's name (``<unknown>``)."""
+    name = getattr(error, 'filename', None)
+    if name and not name.startswith('<'):
+        return name
+    traceback, found = error.__traceback__, None
+    while traceback is not None:  # the innermost frame of mmengine's Config holding a file name
+        frame = traceback.tb_frame
+        if isinstance(frame.f_locals.get('filename'), str) and 'mmengine' in frame.f_code.co_filename:
+            found = frame.f_locals['filename']
+        traceback = traceback.tb_next
+    return found
 
 
 def load_run_config(path: str,
