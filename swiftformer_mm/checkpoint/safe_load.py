@@ -73,7 +73,7 @@ def load_checkpoint_file(path: str, map_location='cpu') -> dict:
             f'refused to load {path!r}: it contains an object that is not on the allow-list of '
             f'checkpoint types, so unpickling it could run code. If you trust the file, re-save '
             f'its tensors as a plain state dict. Details: {error}') from None
-    except (EOFError, zipfile.BadZipFile, RuntimeError) as error:
+    except (EOFError, KeyError, zipfile.BadZipFile, RuntimeError) as error:  # KeyError: not a pickle
         raise CheckpointError(f'{path!r} is not a readable PyTorch checkpoint (truncated or '
                               f'corrupt?): {error}') from None
     if not isinstance(checkpoint, dict):
