@@ -227,6 +227,38 @@ def test_syntax_error_in_a_base_config_names_that_file_and_line(data, tmp_path):
     assert_clean_error(result, f"{base}, line 2: '(' was never closed. Fix the syntax there")
 
 
+def _seg_checkpoint(config, path):
+    """A checkpoint of the (untrained) model of ``config``, for tools that need one."""
+    import torch
+    from mmseg.apis import init_model
+    torch.save({'state_dict': init_model(str(config), None, device='cpu').state_dict()}, path)
+    return path
+
+
+def test_visualize_names_each_unreadable_image_and_draws_the_rest(data, tmp_path):
+    images = tmp_path / 'images'
+    shutil.copytree(data / 'ade' / 'images' / 'validation', images)
+    bad = images / 'bad.jpg'
+    bad.write_bytes(b'not an image at all')
+    config = seg_config(data)
+    result = run('visualize.py', config, _seg_checkpoint(config, tmp_path / 'model.pth'), images,
+                 '--out-dir', tmp_path / 'vis')
+    assert_clean_error(result, '1 of 3 images could not be read (each is named above); the others are drawn')
+    assert f'skipped: cannot read image {bad}: ' in result.stderr
+    assert sorted(p.name for p in (tmp_path / 'vis').iterdir()) == ['val_00000.png', 'val_00001.png']
+
+
+def test_visualize_with_gt_names_an_unreadable_label_map_and_draws_the_rest(data, tmp_path):
+    bad = data / 'ade' / 'annotations' / 'validation' / 'val_00001.png'
+    _damage(bad, 'truncated')
+    config = seg_config(data)
+    result = run('visualize.py', config, _seg_checkpoint(config, tmp_path / 'model.pth'), '--with-gt',
+                 '--out-dir', tmp_path / 'vis')
+    assert_clean_error(result, '1 of 2 images could not be read')
+    assert f'skipped: cannot read label map {bad}: the file is truncated' in result.stderr
+    assert sorted(p.name for p in (tmp_path / 'vis').iterdir()) == ['val_00000.png']
+
+
 def _variants(rgb):
     """The same picture as grayscale, RGBA and 16-bit files, and what each must load as (BGR)."""
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)

@@ -20,6 +20,7 @@ from mmengine.runner import load_checkpoint
 
 from ..models import switch_to_deploy
 from .config import ConfigError
+from .data_checks import check_dataset_files, decode_head, guard_pipeline
 
 SPLITS = ('val', 'test', 'train')
 
@@ -141,8 +142,9 @@ class GroundTruth:
     them after the resize, at the size of the original image).
 
     Raises:
-        ConfigError: the config has no such split, or its test pipeline loads
-            no annotations.
+        ConfigError: the config has no such split, its test pipeline loads
+            no annotations, or a path of the split's data set is missing.
+        DataError: its annotation file does not parse.
     """
 
     def __init__(self, cfg: Config, task: str, split: str = 'val'):
@@ -154,7 +156,9 @@ class GroundTruth:
             raise ConfigError('--with-gt needs the annotations, but the config\'s test pipeline '
                               'has no LoadAnnotations step')
         dataset_cfg = copy.deepcopy(_unwrap(loader.dataset))
-        dataset_cfg.update(pipeline=pipeline, test_mode=True)
+        check_dataset_files(dataset_cfg, f'{split}_dataloader.dataset')
+        # an unreadable image or label map is a DataError naming it, as in tools/test.py
+        dataset_cfg.update(pipeline=guard_pipeline(pipeline, task, decode_head(cfg)), test_mode=True)
         init_default_scope(cfg.default_scope)  # the pipeline's transforms are the task library's
         self.dataset = _registries(task)[0].build(dataset_cfg)
 
