@@ -49,14 +49,24 @@ def load_run_config(path: str,
     The work dir is, by priority, ``work_dir``, the config's own
     ``work_dir``, then ``work_dirs/<config file name without .py>``
     (relative to the current directory), as with mmdet's and mmseg's tools.
+    MMEngine's ``LoggerHook`` becomes :class:`~swiftformer_mm.engine.MainProcessLoggerHook`
+    (one writer of the test metrics file in a distributed run).
     """
     cfg = load_config(path, cfg_options)
     cfg.launcher = launcher
+    _use_main_process_logger(cfg)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(path))[0])
     return cfg
+
+
+def _use_main_process_logger(cfg: Config) -> None:
+    hooks = cfg.get('default_hooks') or {}
+    logger = hooks.get('logger') or dict(type='LoggerHook')
+    if logger.get('type') in ('LoggerHook', 'mmengine.LoggerHook'):
+        cfg.default_hooks = {**hooks, 'logger': {**logger, 'type': 'MainProcessLoggerHook'}}
 
 
 def check_backbone(cfg: Config, pretrained: bool = True) -> None:
