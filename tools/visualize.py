@@ -26,7 +26,7 @@ from pathlib import Path
 from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 
-from swiftformer_mm.apis import ConfigError, load_config, task_of
+from swiftformer_mm.apis import CheckpointError, ConfigError, load_config, task_of
 from swiftformer_mm.apis.images import (UnreadableImageError, collect_images, prepare_out_dir,
                                         read_rgb, unique_outputs)
 from swiftformer_mm.apis.visualization import SPLITS, Drawer, GroundTruth
@@ -84,11 +84,11 @@ def main(argv=None):
                      for path in ground_truth.image_paths()]
             unique_outputs(pairs)  # refuses two images of the same file name
             jobs = [(path, name, index) for index, (path, name) in enumerate(pairs)]
+        drawer = Drawer(cfg, args.checkpoint, task, args.device, args.opacity, args.score_thr, args.deploy)
         prepare_out_dir(args.out_dir, args.overwrite)
-    except (ConfigError, FileNotFoundError, FileExistsError, ValueError) as error:
+    except (ConfigError, CheckpointError, FileNotFoundError, FileExistsError, ValueError) as error:
         sys.exit(f'error: {error}')
 
-    drawer = Drawer(cfg, args.checkpoint, task, args.device, args.opacity, args.score_thr, args.deploy)
     failures = []
     progress = ProgressBar(len(jobs))
     for path, name, index in jobs:

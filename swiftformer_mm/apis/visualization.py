@@ -16,8 +16,8 @@ from typing import List
 import numpy as np
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 
+from ..checkpoint.fit import load_whole_model
 from ..models import switch_to_deploy
 from .config import ConfigError
 
@@ -93,7 +93,7 @@ class Drawer:
         else:
             from mmseg.apis import init_model
             self.model = init_model(copy.deepcopy(cfg), None, device=device)
-        saved = load_checkpoint(self.model, checkpoint, map_location='cpu')
+        saved = load_whole_model(self.model, checkpoint)
         if deploy:
             switch_to_deploy(self.model.eval())
         self.model.dataset_meta = resolve_dataset_meta(saved, cfg, task)
