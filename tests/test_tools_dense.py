@@ -306,15 +306,6 @@ def test_visualize_refuses_a_non_empty_out_dir(det_run, data_root, tmp_path):
 # --- the libraries' inferencers on these configs and checkpoints ---------------------------
 
 
-@pytest.fixture
-def one_thread():
-    """In-process inference on one thread (see :func:`run_tool`)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.usefixtures('one_thread')
 
 def dumped_config(run):
