@@ -251,7 +251,8 @@ def test_checkpoint_of_another_variant_names_the_key_and_shapes(data, tmp_path):
                         widths=(16, 24, 32, 48))
     checkpoint = DATA_DIR / 'golden' / 'tiny_dense_checkpoint.pth'
     config.write_text(config.read_text().replace(
-        'backbone=dict(', f'backbone=dict(init_cfg=dict(_delete_=True, type="Pretrained", checkpoint={str(checkpoint)!r}), '))
+        'backbone=dict(',
+        f'backbone=dict(init_cfg=dict(_delete_=True, type="Pretrained", checkpoint={str(checkpoint)!r}), '))
     result = run('train.py', config, '--work-dir', tmp_path / 'work')
     assert_clean_error(result, f'{checkpoint} does not fit this model: stages.3.downsample.proj.weight '
                        'has shape (40, 32, 3, 3) in the checkpoint but (48, 32, 3, 3) in the model')

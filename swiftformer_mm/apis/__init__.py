@@ -2,6 +2,7 @@
 from ..checkpoint import CheckpointError
 from ..data import DataError
 from ..engine import NonFiniteLossError
+from . import quiet_warnings  # noqa: F401  (before any config is read)
 from .cli import add_runner_args, export_local_rank, parse_size
 from .consistency import check_num_classes
 from .config import ConfigError, check_backbone, load_config, load_run_config
