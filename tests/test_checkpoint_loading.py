@@ -253,9 +253,9 @@ def test_whole_model_fit_names_the_likely_cause_of_each_kind_of_mismatch():
     from swiftformer_mm.checkpoint.fit import check_fit
     model = _Detector()
     check_fit(model, model.state_dict(), 'same.pth')  # fits: no error
+    backbone = {key: value for key, value in model.state_dict().items() if key.startswith('backbone.')}
     cases = {
-        'a checkpoint of another task or model': {**{k: v for k, v in model.state_dict().items() if k.startswith('backbone.')},
-                                  'decode_head.conv_seg.weight': torch.zeros(4, 16, 1, 1)},
+        'a checkpoint of another task or model': {**backbone, 'decode_head.conv_seg.weight': torch.zeros(4, 16, 1, 1)},
         'a checkpoint of another backbone or SwiftFormer variant': _weights_with_backbone(
             dict(depths=[2, 2, 3, 2], widths=[16, 24, 32, 48])),
         'a checkpoint of heads with another num_classes': _Detector(classes=5).state_dict(),

@@ -17,10 +17,10 @@ from .train_options import enable_amp, enable_auto_scale_lr, set_resume
 from .work_dir import check_work_dir, latest_checkpoint, resolve_resume
 
 __all__ = [
-    'add_runner_args', 'build_runner', 'check_backbone', 'check_data_paths', 'check_num_classes', 'check_work_dir',
-    'CheckpointError', 'ConfigError', 'DataError', 'draw_predictions', 'drawn_images_dir',
-    'dump_predictions', 'enable_amp', 'enable_auto_scale_lr', 'enable_fault_tolerance',
-    'error_message', 'export_local_rank', 'guard_pipelines', 'latest_checkpoint', 'load_config',
-    'load_run_config', 'load_strictly', 'metrics_file', 'NonFiniteLossError', 'parse_size', 'resolve_resume', 'RUN_ERRORS',
-    'set_resume', 'setup_distributed', 'task_of', 'TASKS', 'evaluate_in_deploy_form'
+    'add_runner_args', 'build_runner', 'check_backbone', 'check_data_paths', 'check_num_classes',
+    'check_work_dir', 'CheckpointError', 'ConfigError', 'DataError', 'draw_predictions', 'drawn_images_dir',
+    'dump_predictions', 'enable_amp', 'enable_auto_scale_lr', 'enable_fault_tolerance', 'error_message',
+    'evaluate_in_deploy_form', 'export_local_rank', 'guard_pipelines', 'latest_checkpoint', 'load_config',
+    'load_run_config', 'load_strictly', 'metrics_file', 'NonFiniteLossError', 'parse_size', 'resolve_resume',
+    'RUN_ERRORS', 'set_resume', 'setup_distributed', 'task_of', 'TASKS'
 ]

@@ -28,6 +28,7 @@ from .nan_guard import NonFiniteLossError, NonFiniteLossHook
 from .rng_state import RngStateHook, get_rng_state, set_rng_state
 
 __all__ = [
-    'ATOMIC_BACKEND', 'AtomicLocalBackend', 'CheckpointFitHook', 'MainProcessLoggerHook', 'NonFiniteLossError', 'NonFiniteLossHook', 'RngStateHook',
-    'SwitchToDeployHook', 'get_rng_state', 'is_partial_file', 'set_rng_state', 'write_atomically'
+    'ATOMIC_BACKEND', 'AtomicLocalBackend', 'CheckpointFitHook', 'MainProcessLoggerHook', 'NonFiniteLossError',
+    'NonFiniteLossHook', 'RngStateHook', 'SwitchToDeployHook', 'get_rng_state', 'is_partial_file',
+    'set_rng_state', 'write_atomically'
 ]
