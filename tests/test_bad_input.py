@@ -11,6 +11,7 @@ import shutil
 import cv2
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from conftest import DATA_DIR, REPO_ROOT, make_shapes, run_tool
@@ -369,7 +370,8 @@ def test_checkpoint_of_another_variant_names_the_key_and_shapes(data, tmp_path):
                         widths=(16, 24, 32, 48))
     checkpoint = DATA_DIR / 'golden' / 'tiny_dense_checkpoint.pth'
     config.write_text(config.read_text().replace(
-        'backbone=dict(', f'backbone=dict(init_cfg=dict(_delete_=True, type="Pretrained", checkpoint={str(checkpoint)!r}), '))
+        'backbone=dict(',
+        f'backbone=dict(init_cfg=dict(_delete_=True, type="Pretrained", checkpoint={str(checkpoint)!r}), '))
     result = run('train.py', config, '--work-dir', tmp_path / 'work')
     assert_clean_error(result, f'{checkpoint} does not fit this model: stages.3.downsample.proj.weight '
                        'has shape (40, 32, 3, 3) in the checkpoint but (48, 32, 3, 3) in the model')
@@ -381,4 +383,88 @@ def test_cfg_option_that_does_not_merge_is_a_clean_error(data, tmp_path):
     result = run('train.py', seg_config(data), '--work-dir', tmp_path / 'work',
                  '--cfg-options', 'model.backbone.init_cfg.type=Pretrained')
     assert_clean_error(result, "--cfg-options {'model.backbone.init_cfg.type': 'Pretrained'}: ")
+    assert not (tmp_path / 'work').exists()
+
+
+# --- whole-model checkpoints: strict where a result depends on them ---------------------------
+
+
+def whole_model_checkpoint(config, path):
+    """A checkpoint of the model ``config`` builds (untrained: only its keys and shapes matter here)."""
+    from mmengine.config import Config
+    from mmengine.registry import MODELS, init_default_scope
+    cfg = Config.fromfile(str(config))
+    init_default_scope(cfg.default_scope)
+    torch.save({'state_dict': MODELS.build(cfg.model).state_dict(), 'meta': {}}, path)
+    return path
+
+
+@pytest.fixture
+def checkpoints(data, tmp_path):
+    """A tiny Semantic FPN checkpoint and a demo Mask R-CNN checkpoint, both fitting their configs."""
+    return (whole_model_checkpoint(seg_config(data), tmp_path / 'seg.pth'),
+            whole_model_checkpoint(det_config(data), tmp_path / 'det.pth'))
+
+
+def test_test_py_stops_on_a_checkpoint_of_another_task_instead_of_scoring_random_heads(data, checkpoints,
+                                                                                        tmp_path):
+    seg, det = checkpoints
+    result = run('test.py', det_config(data), seg, '--work-dir', tmp_path / 'work')
+    assert_clean_error(result, f'{seg} does not fit the model; likely a checkpoint of another task or model '
+                       '(it holds backbone, decode_head, neck; the model has backbone, neck, roi_head, rpn_head)')
+    assert 'missing from the checkpoint (' in result.stderr  # the first keys are named
+    assert not list((tmp_path / 'work').rglob('*.json'))  # no metrics of a model that was never loaded
+
+
+def test_visualize_and_export_stop_on_a_checkpoint_of_another_task(data, checkpoints, tmp_path):
+    seg, det = checkpoints
+    result = run('visualize.py', seg_config(data), det, data / 'ade' / 'images' / 'validation',
+                 '--out-dir', tmp_path / 'drawn')
+    assert_clean_error(result, f'{det} does not fit the model; likely a checkpoint of another task or model')
+    assert not (tmp_path / 'drawn').exists()  # refused before anything was written
+    result = run('export_onnx.py', 'segmentor', seg_config(data), det, '--out', tmp_path / 'seg.onnx')
+    assert_clean_error(result, f'{det} does not fit the model; likely a checkpoint of another task or model')
+    assert not (tmp_path / 'seg.onnx').exists()
+
+
+def test_test_py_names_another_backbone_variant_as_the_likely_cause(data, checkpoints, tmp_path):
+    seg, _ = checkpoints
+    result = run('test.py', seg_config(data, widths=(16, 24, 32, 48)), seg, '--work-dir', tmp_path / 'work')
+    assert_clean_error(result, f'{seg} does not fit the model; likely a checkpoint of another backbone or '
+                       'SwiftFormer variant (model.backbone.arch)')
+    assert 'backbone.stages.3.downsample.proj.weight (40, 32, 3, 3) in the checkpoint vs (48, 32, 3, 3) in ' \
+           'the model' in result.stderr
+
+
+def test_fine_tuning_from_another_task_loads_what_fits_and_says_what_it_skipped(data, checkpoints, tmp_path):
+    seg, det = checkpoints
+    result = run('train.py', seg_config(data), '--work-dir', tmp_path / 'work', '--cfg-options',
+                 f'load_from={det}', 'train_cfg.max_iters=1', 'train_cfg.val_interval=1')
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    assert f'{det} does not fit the model; likely a checkpoint of another task or model' in log
+    assert 'These weights are NOT loaded: ' in log
+
+
+# --- config inconsistencies, found before anything is built -----------------------------------
+
+
+def test_neck_written_for_another_arch_names_the_in_channels_it_needs(data, tmp_path):
+    result = run('train.py', seg_config(data), '--work-dir', tmp_path / 'work', '--cfg-options',
+                 'model.backbone.arch=L1')
+    assert_clean_error(result, "model.neck.in_channels is [16, 24, 32, 40], but the SwiftFormer backbone "
+                       "(arch 'L1') returns [48, 96, 192, 384] channels: set model.neck.in_channels="
+                       "[48, 96, 192, 384]")
+    assert not (tmp_path / 'work').exists()
+
+
+def test_head_classes_other_than_the_data_sets_are_named_before_evaluation(data, checkpoints, tmp_path):
+    seg, _ = checkpoints
+    result = run('test.py', seg_config(data), seg, '--work-dir', tmp_path / 'work', '--cfg-options',
+                 'model.decode_head.num_classes=150')
+    assert_clean_error(result, 'model.decode_head.num_classes is 150, but test_dataloader.dataset has 4 '
+                       'classes (background, circle, triangle, square): set model.decode_head.num_classes=4')
+    result = run('train.py', det_config(data), '--work-dir', tmp_path / 'work', '--cfg-options',
+                 'model.roi_head.mask_head.num_classes=80')
+    assert_clean_error(result, 'model.roi_head.mask_head.num_classes is 80, but train_dataloader.dataset has 3')
     assert not (tmp_path / 'work').exists()

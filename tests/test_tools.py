@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from conftest import DATA_DIR, run_tool
+from conftest import DATA_DIR, REPO_ROOT, run_tool
 from swiftformer_mm import SwiftFormer
 
 OFFICIAL = DATA_DIR / 'golden' / 'tiny_dense_checkpoint.pth'
@@ -54,3 +54,11 @@ def test_get_flops_matches_the_paper_classifier_macs():
     assert rows['xs'][2].strip() == '3,033,792' and rows['l1'][2].strip() == '11,288,592'
     assert float(rows['xs'][4]) == pytest.approx(0.6, rel=0.02)
     assert float(rows['l1'][4]) == pytest.approx(1.6, rel=0.02)
+
+
+def test_tools_leave_out_the_pkg_resources_deprecation_warning(tmp_path):
+    # the shipped configs inherit mmdet:: bases, for which mmengine imports pkg_resources
+    result = run_tool('test.py', REPO_ROOT / 'configs' / 'maskrcnn_swiftformer_xs_coco.py',
+                      tmp_path / 'missing.pth', '--work-dir', tmp_path, check=False)
+    assert 'checkpoint not found' in result.stderr  # after the config was read
+    assert 'pkg_resources' not in result.stderr

@@ -20,10 +20,11 @@ import sys
 
 from mmengine.dist import is_main_process
 
-from swiftformer_mm.apis import (RUN_ERRORS, ConfigError, DataError, add_runner_args, build_runner, check_backbone,
-                                 check_data_paths, draw_predictions, drawn_images_dir, dump_predictions,
-                                 error_message, export_local_rank, guard_pipelines, load_run_config,
-                                 metrics_file, setup_distributed, task_of, evaluate_in_deploy_form)
+from swiftformer_mm.apis import (RUN_ERRORS, ConfigError, DataError, add_runner_args, build_runner,
+                                 check_backbone, check_data_paths, check_num_classes, draw_predictions,
+                                 drawn_images_dir, dump_predictions, error_message, evaluate_in_deploy_form,
+                                 export_local_rank, guard_pipelines, load_run_config, load_strictly, metrics_file,
+                                 setup_distributed, task_of)
 
 
 def parse_args(argv=None):
@@ -54,10 +55,12 @@ def main(argv=None):
             raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
         check_backbone(cfg, pretrained=False)  # the checkpoint holds the weights
         check_data_paths(cfg, ['test'])
+        check_num_classes(cfg, ['test'])
         if args.out:
             dump_predictions(cfg, task, args.out)
         if args.show_dir:
             draw_predictions(cfg, task, args.show_dir)
+        load_strictly(cfg)
         if args.deploy:
             evaluate_in_deploy_form(cfg)
     except (ConfigError, DataError, FileNotFoundError) as error:

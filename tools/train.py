@@ -13,9 +13,9 @@ import sys
 
 from mmengine.dist import is_main_process
 
-from swiftformer_mm.apis import (RUN_ERRORS, ConfigError, DataError, add_runner_args, build_runner, check_backbone,
-                                 check_data_paths, check_work_dir, enable_amp, enable_auto_scale_lr,
-                                 enable_fault_tolerance, error_message, export_local_rank,
+from swiftformer_mm.apis import (RUN_ERRORS, ConfigError, DataError, add_runner_args, build_runner,
+                                 check_backbone, check_data_paths, check_num_classes, check_work_dir, enable_amp,
+                                 enable_auto_scale_lr, enable_fault_tolerance, error_message, export_local_rank,
                                  guard_pipelines, load_run_config, resolve_resume, set_resume,
                                  setup_distributed, task_of)
 
@@ -49,6 +49,7 @@ def main(argv=None):
         check_work_dir(cfg.work_dir, args.resume)  # a new run never overwrites an earlier one's files
         check_backbone(cfg)  # arguments, arch and pretrained file, before anything is built
         check_data_paths(cfg, ['train', 'val'])
+        check_num_classes(cfg, ['train', 'val'])
         if args.amp:
             enable_amp(cfg)
         if args.auto_scale_lr:

@@ -84,14 +84,13 @@ def main(argv=None):
                      for path in ground_truth.image_paths()]
             unique_outputs(pairs)  # refuses two images of the same file name
             jobs = [(path, name, index) for index, (path, name) in enumerate(pairs)]
+        drawer = Drawer(cfg, args.checkpoint, task, args.device, args.opacity, args.score_thr, args.deploy)
         prepare_out_dir(args.out_dir, args.overwrite)
     except (ConfigError, FileNotFoundError, FileExistsError, ValueError) as error:
         sys.exit(f'error: {error}')
-
-    try:
-        drawer = Drawer(cfg, args.checkpoint, task, args.device, args.opacity, args.score_thr, args.deploy)
     except RUN_ERRORS as error:
         sys.exit(f'error: {error_message(error)}')
+
     failures = 0
     progress = ProgressBar(len(jobs))
     for path, name, index in jobs:
