@@ -21,6 +21,6 @@ __all__ = [
     'check_work_dir', 'CheckpointError', 'ConfigError', 'DataError', 'draw_predictions', 'drawn_images_dir',
     'dump_predictions', 'enable_amp', 'enable_auto_scale_lr', 'enable_fault_tolerance', 'error_message',
     'evaluate_in_deploy_form', 'export_local_rank', 'guard_pipeline', 'guard_pipelines', 'latest_checkpoint',
-    'load_config', 'load_run_config', 'load_strictly', 'metrics_file', 'NonFiniteLossError', 'parse_size', 'resolve_resume',
-    'RUN_ERRORS', 'set_resume', 'setup_distributed', 'task_of', 'TASKS'
+    'load_config', 'load_run_config', 'load_strictly', 'metrics_file', 'NonFiniteLossError', 'parse_size',
+    'resolve_resume', 'RUN_ERRORS', 'set_resume', 'setup_distributed', 'task_of', 'TASKS'
 ]
