@@ -214,9 +214,9 @@ def test_unreadable_label_map_is_named_from_data_loader_workers(data, tmp_path):
 
 def test_file_that_is_not_a_checkpoint_is_named_by_test_py(data):
     fake = data / 'notes.pth'
-    fake.write_text('hello\n')  # torch.load reads 'h' as a pickle opcode and fails with KeyError: 101
+    fake.write_text('hello\n')  # torch.load would read 'h' as a pickle opcode and fail with KeyError: 101
     result = run('test.py', seg_config(data), fake)
-    assert_clean_error(result, f"'{fake}' is not a readable PyTorch checkpoint")
+    assert_clean_error(result, f"'{fake}' is not a PyTorch checkpoint: it holds text")
 
 
 def test_syntax_error_in_a_base_config_names_that_file_and_line(data, tmp_path):
