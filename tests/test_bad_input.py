@@ -140,7 +140,8 @@ def test_skip_unreadable_trains_on_the_other_images_with_a_warning(data, tmp_pat
 def test_unreadable_test_image_is_named_by_test_py(data):
     bad = data / 'coco' / 'val' / 'val_00001.jpg'
     _damage(bad, 'corrupt')
-    result = run('test.py', det_config(data), DATA_DIR / 'golden' / 'tiny_dense_checkpoint.pth')
+    config = det_config(data)
+    result = run('test.py', config, whole_model_checkpoint(config, data / 'det.pth'))
     assert_clean_error(result, f'cannot read image {bad}')
 
 
