@@ -3,7 +3,7 @@
 # quick once it is complete.
 PYTHON := .venv/bin/python
 
-.PHONY: setup demo test
+.PHONY: setup demo test lint
 
 setup:
 	@bash tools/setup_env.sh
@@ -13,3 +13,6 @@ demo: setup
 
 test: setup
 	$(PYTHON) -m pytest tests -q -p no:cacheprovider
+
+lint: setup
+	$(PYTHON) -m ruff check .

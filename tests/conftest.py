@@ -18,6 +18,17 @@ def _deterministic_seed():
     torch.manual_seed(0)
 
 
+@pytest.fixture
+def one_thread():
+    """Runs a test on one CPU thread: small tensors gain nothing from more, and
+    on a shared CPU competing threads make a step several times slower."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def run_tool(tool, *args, env=None, check=True):
     """Runs ``tools/<tool>`` as a user would (a .py with this interpreter, a .sh with bash).
 

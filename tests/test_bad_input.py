@@ -5,15 +5,18 @@ copy of a tiny synthetic data set (``tools/make_demo_data.py``) with one
 fault put into it, and the demo configs shrunk to a few iterations.
 """
 import json
+import re
 import shutil
 
 import cv2
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from conftest import DATA_DIR, REPO_ROOT, make_shapes, run_tool
-from swiftformer_mm.data import CheckSegLabels, DataError, LoadImageChecked
+from swiftformer_mm.apis import check_data_paths, data_checks, load_config
+from swiftformer_mm.data import CheckSegLabels, DataError, LoadChecked
 
 SEG_CONFIG = """
 _base_ = [{demo!r}]
@@ -137,8 +140,125 @@ def test_skip_unreadable_trains_on_the_other_images_with_a_warning(data, tmp_pat
 def test_unreadable_test_image_is_named_by_test_py(data):
     bad = data / 'coco' / 'val' / 'val_00001.jpg'
     _damage(bad, 'corrupt')
-    result = run('test.py', det_config(data), DATA_DIR / 'golden' / 'tiny_dense_checkpoint.pth')
+    config = det_config(data)
+    result = run('test.py', config, whole_model_checkpoint(config, data / 'det.pth'))
     assert_clean_error(result, f'cannot read image {bad}')
+
+
+# --- files that exist but cannot be read ---------------------------------------------------------
+
+
+def test_truncated_annotation_file_is_named_before_anything_is_built(data, tmp_path):
+    ann = data / 'coco' / 'annotations' / 'instances_train.json'
+    _damage(ann, 'truncated')
+    result = run('train.py', det_config(data), '--work-dir', tmp_path / 'work')
+    assert_clean_error(result, f'train_dataloader.dataset.ann_file: annotation file {ann} is not valid JSON (')
+    assert '--cfg-options train_dataloader.dataset.ann_file=' in result.stderr
+    assert not (tmp_path / 'work').exists()
+
+
+@pytest.mark.parametrize('content, problem', [
+    ('[]', 'holds a JSON list, not an object with the annotations'),
+    ('{"annotations": []}', "has no 'images' or 'categories' list, so it is not a COCO annotation file"),
+    ('{"images": [], "categories": [', 'is not valid JSON (Expecting value: line 1, column 31;'),
+])
+def test_annotation_files_of_data_sets_and_evaluators_are_parsed(data, content, problem):
+    cfg = load_config(str(det_config(data)))
+    ann = data / 'coco' / 'annotations' / 'instances_val.json'
+    broken = data / 'broken.json'
+    broken.write_text(content)
+    check_data_paths(cfg, ['val'])  # the intact files pass
+    cfg.val_evaluator.ann_file = str(broken)
+    with pytest.raises(DataError, match=re.escape(f'val_evaluator.ann_file: annotation file {broken} {problem}')):
+        check_data_paths(cfg, ['val'])
+    ann.write_text(content)
+    with pytest.raises(DataError, match=re.escape(f'val_dataloader.dataset.ann_file: annotation file {ann} {problem}')):
+        check_data_paths(cfg, ['val'])
+
+
+def test_annotation_file_over_the_parse_limit_is_checked_to_be_whole(data, monkeypatch):
+    cfg = load_config(str(det_config(data)))
+    monkeypatch.setattr(data_checks, 'PARSE_LIMIT', 100)  # the demo's files are larger
+    check_data_paths(cfg, ['val'])
+    ann = data / 'coco' / 'annotations' / 'instances_val.json'
+    _damage(ann, 'truncated')
+    with pytest.raises(DataError, match='does not end as a JSON object does'):
+        check_data_paths(cfg, ['val'])
+
+
+@pytest.mark.parametrize('how, reason', [
+    ('truncated', 'the file is truncated, corrupt or not an image (OSError: image file is truncated)'),
+    ('corrupt', 'the file is truncated, corrupt or not an image (UnidentifiedImageError: cannot identify'),
+    ('empty', 'the file is empty'),
+    ('missing', 'no such file'),
+])
+def test_unreadable_label_map_is_named(data, how, reason):
+    import mmseg.datasets  # noqa: F401  (registers mmseg.LoadAnnotations)
+    label = data / 'ade' / 'annotations' / 'training' / 'train_00001.png'
+    {'empty': lambda p: p.write_bytes(b''), 'missing': lambda p: p.unlink()}.get(how, lambda p: _damage(p, how))(label)
+    step = LoadChecked(dict(type='mmseg.LoadAnnotations', reduce_zero_label=True))
+    sample = dict(img_path=str(data / 'ade' / 'images' / 'training' / 'train_00001.jpg'),
+                  seg_map_path=str(label), reduce_zero_label=True, seg_fields=[])
+    with pytest.raises(DataError, match=re.escape(f'cannot read label map {label}: {reason}')):
+        step(sample)
+
+
+def test_unreadable_label_map_is_named_from_data_loader_workers(data, tmp_path):
+    bad = data / 'ade' / 'annotations' / 'training' / 'train_00002.png'
+    _damage(bad, 'truncated')
+    result = run('train.py', seg_config(data), '--work-dir', tmp_path / 'work',
+                 '--cfg-options', 'train_dataloader.num_workers=2')
+    assert_clean_error(result, f'cannot read label map {bad}: the file is truncated, corrupt or not an image')
+    assert len([line for line in result.stderr.splitlines() if line.startswith('error: ')]) == 1
+    assert not list((tmp_path / 'work').glob('*.pth'))
+
+
+def test_file_that_is_not_a_checkpoint_is_named_by_test_py(data):
+    fake = data / 'notes.pth'
+    fake.write_text('hello\n')  # torch.load would read 'h' as a pickle opcode and fail with KeyError: 101
+    result = run('test.py', seg_config(data), fake)
+    assert_clean_error(result, f"'{fake}' is not a PyTorch checkpoint: it holds text")
+
+
+def test_syntax_error_in_a_base_config_names_that_file_and_line(data, tmp_path):
+    base = data / 'base.py'
+    base.write_text("model = dict(type='x')\nloader = dict(\n")
+    child = data / 'child.py'
+    child.write_text("_base_ = ['./base.py']\n")
+    result = run('train.py', child, '--work-dir', tmp_path / 'work')
+    assert_clean_error(result, f"{base}, line 2: '(' was never closed. Fix the syntax there")
+
+
+def _seg_checkpoint(config, path):
+    """A checkpoint of the (untrained) model of ``config``, for tools that need one."""
+    import torch
+    from mmseg.apis import init_model
+    torch.save({'state_dict': init_model(str(config), None, device='cpu').state_dict()}, path)
+    return path
+
+
+def test_visualize_names_each_unreadable_image_and_draws_the_rest(data, tmp_path):
+    images = tmp_path / 'images'
+    shutil.copytree(data / 'ade' / 'images' / 'validation', images)
+    bad = images / 'bad.jpg'
+    bad.write_bytes(b'not an image at all')
+    config = seg_config(data)
+    result = run('visualize.py', config, _seg_checkpoint(config, tmp_path / 'model.pth'), images,
+                 '--out-dir', tmp_path / 'vis')
+    assert_clean_error(result, '1 of 3 images could not be read (each is named above); the others are drawn')
+    assert f'skipped: cannot read image {bad}: ' in result.stderr
+    assert sorted(p.name for p in (tmp_path / 'vis').iterdir()) == ['val_00000.png', 'val_00001.png']
+
+
+def test_visualize_with_gt_names_an_unreadable_label_map_and_draws_the_rest(data, tmp_path):
+    bad = data / 'ade' / 'annotations' / 'validation' / 'val_00001.png'
+    _damage(bad, 'truncated')
+    config = seg_config(data)
+    result = run('visualize.py', config, _seg_checkpoint(config, tmp_path / 'model.pth'), '--with-gt',
+                 '--out-dir', tmp_path / 'vis')
+    assert_clean_error(result, '1 of 2 images could not be read')
+    assert f'skipped: cannot read label map {bad}: the file is truncated' in result.stderr
+    assert sorted(p.name for p in (tmp_path / 'vis').iterdir()) == ['val_00000.png']
 
 
 def _variants(rgb):
@@ -154,7 +274,8 @@ def _variants(rgb):
 
 def test_grayscale_rgba_and_16_bit_images_load_as_8_bit_bgr(tmp_path):
     rgb = np.random.default_rng(0).integers(0, 256, (37, 51, 3), dtype=np.uint8)
-    loader = LoadImageChecked()
+    import mmcv.transforms  # noqa: F401  (registers LoadImageFromFile)
+    loader = LoadChecked(dict(type='LoadImageFromFile'))
     for name, (write, expected) in _variants(rgb).items():
         path = tmp_path / f'{name}.png'
         write(path)
@@ -250,7 +371,8 @@ def test_checkpoint_of_another_variant_names_the_key_and_shapes(data, tmp_path):
                         widths=(16, 24, 32, 48))
     checkpoint = DATA_DIR / 'golden' / 'tiny_dense_checkpoint.pth'
     config.write_text(config.read_text().replace(
-        'backbone=dict(', f'backbone=dict(init_cfg=dict(_delete_=True, type="Pretrained", checkpoint={str(checkpoint)!r}), '))
+        'backbone=dict(',
+        f'backbone=dict(init_cfg=dict(_delete_=True, type="Pretrained", checkpoint={str(checkpoint)!r}), '))
     result = run('train.py', config, '--work-dir', tmp_path / 'work')
     assert_clean_error(result, f'{checkpoint} does not fit this model: stages.3.downsample.proj.weight '
                        'has shape (40, 32, 3, 3) in the checkpoint but (48, 32, 3, 3) in the model')
@@ -262,4 +384,88 @@ def test_cfg_option_that_does_not_merge_is_a_clean_error(data, tmp_path):
     result = run('train.py', seg_config(data), '--work-dir', tmp_path / 'work',
                  '--cfg-options', 'model.backbone.init_cfg.type=Pretrained')
     assert_clean_error(result, "--cfg-options {'model.backbone.init_cfg.type': 'Pretrained'}: ")
+    assert not (tmp_path / 'work').exists()
+
+
+# --- whole-model checkpoints: strict where a result depends on them ---------------------------
+
+
+def whole_model_checkpoint(config, path):
+    """A checkpoint of the model ``config`` builds (untrained: only its keys and shapes matter here)."""
+    from mmengine.config import Config
+    from mmengine.registry import MODELS, init_default_scope
+    cfg = Config.fromfile(str(config))
+    init_default_scope(cfg.default_scope)
+    torch.save({'state_dict': MODELS.build(cfg.model).state_dict(), 'meta': {}}, path)
+    return path
+
+
+@pytest.fixture
+def checkpoints(data, tmp_path):
+    """A tiny Semantic FPN checkpoint and a demo Mask R-CNN checkpoint, both fitting their configs."""
+    return (whole_model_checkpoint(seg_config(data), tmp_path / 'seg.pth'),
+            whole_model_checkpoint(det_config(data), tmp_path / 'det.pth'))
+
+
+def test_test_py_stops_on_a_checkpoint_of_another_task_instead_of_scoring_random_heads(data, checkpoints,
+                                                                                        tmp_path):
+    seg, det = checkpoints
+    result = run('test.py', det_config(data), seg, '--work-dir', tmp_path / 'work')
+    assert_clean_error(result, f'{seg} does not fit the model; likely a checkpoint of another task or model '
+                       '(it holds backbone, decode_head, neck; the model has backbone, neck, roi_head, rpn_head)')
+    assert 'missing from the checkpoint (' in result.stderr  # the first keys are named
+    assert not list((tmp_path / 'work').rglob('*.json'))  # no metrics of a model that was never loaded
+
+
+def test_visualize_and_export_stop_on_a_checkpoint_of_another_task(data, checkpoints, tmp_path):
+    seg, det = checkpoints
+    result = run('visualize.py', seg_config(data), det, data / 'ade' / 'images' / 'validation',
+                 '--out-dir', tmp_path / 'drawn')
+    assert_clean_error(result, f'{det} does not fit the model; likely a checkpoint of another task or model')
+    assert not (tmp_path / 'drawn').exists()  # refused before anything was written
+    result = run('export_onnx.py', 'segmentor', seg_config(data), det, '--out', tmp_path / 'seg.onnx')
+    assert_clean_error(result, f'{det} does not fit the model; likely a checkpoint of another task or model')
+    assert not (tmp_path / 'seg.onnx').exists()
+
+
+def test_test_py_names_another_backbone_variant_as_the_likely_cause(data, checkpoints, tmp_path):
+    seg, _ = checkpoints
+    result = run('test.py', seg_config(data, widths=(16, 24, 32, 48)), seg, '--work-dir', tmp_path / 'work')
+    assert_clean_error(result, f'{seg} does not fit the model; likely a checkpoint of another backbone or '
+                       'SwiftFormer variant (model.backbone.arch)')
+    assert 'backbone.stages.3.downsample.proj.weight (40, 32, 3, 3) in the checkpoint vs (48, 32, 3, 3) in ' \
+           'the model' in result.stderr
+
+
+def test_fine_tuning_from_another_task_loads_what_fits_and_says_what_it_skipped(data, checkpoints, tmp_path):
+    seg, det = checkpoints
+    result = run('train.py', seg_config(data), '--work-dir', tmp_path / 'work', '--cfg-options',
+                 f'load_from={det}', 'train_cfg.max_iters=1', 'train_cfg.val_interval=1')
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    assert f'{det} does not fit the model; likely a checkpoint of another task or model' in log
+    assert 'These weights are NOT loaded: ' in log
+
+
+# --- config inconsistencies, found before anything is built -----------------------------------
+
+
+def test_neck_written_for_another_arch_names_the_in_channels_it_needs(data, tmp_path):
+    result = run('train.py', seg_config(data), '--work-dir', tmp_path / 'work', '--cfg-options',
+                 'model.backbone.arch=L1')
+    assert_clean_error(result, "model.neck.in_channels is [16, 24, 32, 40], but the SwiftFormer backbone "
+                       "(arch 'L1') returns [48, 96, 192, 384] channels: set model.neck.in_channels="
+                       "[48, 96, 192, 384]")
+    assert not (tmp_path / 'work').exists()
+
+
+def test_head_classes_other_than_the_data_sets_are_named_before_evaluation(data, checkpoints, tmp_path):
+    seg, _ = checkpoints
+    result = run('test.py', seg_config(data), seg, '--work-dir', tmp_path / 'work', '--cfg-options',
+                 'model.decode_head.num_classes=150')
+    assert_clean_error(result, 'model.decode_head.num_classes is 150, but test_dataloader.dataset has 4 '
+                       'classes (background, circle, triangle, square): set model.decode_head.num_classes=4')
+    result = run('train.py', det_config(data), '--work-dir', tmp_path / 'work', '--cfg-options',
+                 'model.roi_head.mask_head.num_classes=80')
+    assert_clean_error(result, 'model.roi_head.mask_head.num_classes is 80, but train_dataloader.dataset has 3')
     assert not (tmp_path / 'work').exists()

@@ -229,3 +229,67 @@ def test_getattr_in_a_checkpoint_is_limited_to_history_buffer_methods(tmp_path):
     torch.save({'state_dict': {}, 'x': ReachesFurther()}, tmp_path / 'getattr.pth')
     with pytest.raises(CheckpointError, match='refused to load'):
         load_checkpoint_file(tmp_path / 'getattr.pth')
+
+
+# --- whole-model fit (swiftformer_mm.checkpoint.fit) ------------------------------------------
+
+
+class _Detector(torch.nn.Module):
+    """Stands for a whole model: a tiny SwiftFormer under ``backbone.`` and a head."""
+
+    def __init__(self, deploy=False, classes=3):
+        super().__init__()
+        self.backbone = SwiftFormer(arch=TINY_ARCH, deploy=deploy)
+        self.roi_head = torch.nn.Linear(40, classes)
+
+
+def _weights_with_backbone(arch):
+    model = _Detector()
+    model.backbone = SwiftFormer(arch=arch)
+    return model.state_dict()
+
+
+def test_whole_model_fit_names_the_likely_cause_of_each_kind_of_mismatch():
+    from swiftformer_mm.checkpoint.fit import check_fit
+    model = _Detector()
+    check_fit(model, model.state_dict(), 'same.pth')  # fits: no error
+    backbone = {key: value for key, value in model.state_dict().items() if key.startswith('backbone.')}
+    cases = {
+        'a checkpoint of another task or model': {**backbone, 'decode_head.conv_seg.weight': torch.zeros(4, 16, 1, 1)},
+        'a checkpoint of another backbone or SwiftFormer variant': _weights_with_backbone(
+            dict(depths=[2, 2, 3, 2], widths=[16, 24, 32, 48])),
+        'a checkpoint of heads with another num_classes': _Detector(classes=5).state_dict(),
+        'SwiftFormer weights in the deploy form for a model built in the training form':
+            _Detector(deploy=True).state_dict(),
+    }
+    for cause, weights in cases.items():
+        with pytest.raises(CheckpointError, match=f'other.pth does not fit the model; likely {cause}'):
+            check_fit(model, weights, 'other.pth')
+
+
+def test_whole_model_fit_warns_instead_when_not_strict_and_the_hook_is_strict_on_resume(log_records):
+    from types import SimpleNamespace
+
+    from swiftformer_mm.checkpoint.fit import check_fit
+    from swiftformer_mm.engine import CheckpointFitHook
+    model, weights = _Detector(), _Detector(classes=5).state_dict()
+    fit = check_fit(model, weights, 'x.pth', strict=False)
+    assert [key for key, _, _ in fit.reshaped] == ['roi_head.weight', 'roi_head.bias']
+    assert any('x.pth does not fit the model' in r.getMessage() and r.levelno == logging.WARNING
+               for r in log_records)
+    checkpoint = {'state_dict': {f'module.{k}': v for k, v in weights.items()}}  # saved from DDP
+    fine_tuning = SimpleNamespace(model=model, _resume=False, _load_from='x.pth')
+    CheckpointFitHook(strict=False).after_load_checkpoint(fine_tuning, checkpoint)  # warns only
+    with pytest.raises(CheckpointError, match='x.pth does not fit the model'):
+        CheckpointFitHook(strict=False).after_load_checkpoint(SimpleNamespace(**{**vars(fine_tuning),
+                                                                                 '_resume': True}), checkpoint)
+
+
+@pytest.mark.parametrize('content, kind', [(b'\x89PNG\r\n\x1a\n....', 'a PNG image'),
+                                           (b'\xff\xd8\xff\xe0JFIF', 'a JPEG image'),
+                                           (b'model = dict(type="x")\n', 'text'), (b'', 'an empty file')])
+def test_a_file_that_is_no_checkpoint_at_all_says_what_it_holds(tmp_path, content, kind):
+    path = tmp_path / 'weights.pth'
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError, match=f'is not a PyTorch checkpoint: it holds {kind}. Pass the .pth'):
+        load_checkpoint_file(path)

@@ -170,16 +170,6 @@ MAX_DETECTIONS = 4
 KEEP_A_FEW = dict(score_thr=0.0, max_per_img=MAX_DETECTIONS)
 
 
-@pytest.fixture
-def one_thread():
-    """Runs a test on one CPU thread: tensors this small gain nothing from more,
-    and on a shared CPU competing threads make a step several times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def build_model(cfg):
     """The model on CPU as the runner builds it outside a distributed launch,
     before ``init_weights()``."""

@@ -24,13 +24,7 @@ TOLERANCE = 1e-4
 TINY = dict(depths=[1, 2, 2, 1], widths=[8, 16, 24, 32])
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors gain nothing from more threads, and on a shared CPU they lose a lot."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def randomise_statistics(model: nn.Module) -> nn.Module:

@@ -16,11 +16,13 @@ of float sums (gradients all-reduced, batch of 4 vs 2 + 2).
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from conftest import run_tool, write_shapes_seg_config
+from swiftformer_mm.apis import load_run_config
 
 ITERS = 4
 # largest difference, after 4 AdamW steps at lr 1e-3, between a weight of the two-process run
@@ -109,3 +111,21 @@ def test_dist_test_gives_the_metrics_of_test_py(config, runs, tmp_path):
     scores = {k: v for k, v in single.items() if k in ('aAcc', 'mIoU', 'mAcc')}
     assert len(scores) == 3
     assert scores == {k: double[k] for k in scores}  # 3 images: one process gets 2, the other 1
+
+
+def test_the_test_metrics_file_has_one_writer_the_main_process(config, tmp_path, monkeypatch):
+    """MMEngine's LoggerHook writes it from every process to one path; two writers at once once
+    left ``{...}}`` in CI. The tools' configs use MainProcessLoggerHook, which writes it from rank 0."""
+    from swiftformer_mm.engine import MainProcessLoggerHook, logger_hook
+    assert load_run_config(str(config)).default_hooks.logger.type == 'MainProcessLoggerHook'
+    scores = {'mIoU': 28.25, 'aAcc': 84.76}
+    runner = SimpleNamespace(log_dir=str(tmp_path), test_dataloader=[0, 1, 2],
+                             logger=SimpleNamespace(info=lambda text: None),
+                             log_processor=SimpleNamespace(get_log_after_epoch=lambda *a, **k: (scores, '')))
+    hook = MainProcessLoggerHook()
+    hook.json_log_path = 'metrics.json'
+    for rank in (1, 0):
+        monkeypatch.setattr(logger_hook, 'is_main_process', lambda: rank == 0)
+        hook.after_test_epoch(runner)
+        assert (tmp_path / 'metrics.json').exists() == (rank == 0)
+    assert json.loads((tmp_path / 'metrics.json').read_text()) == scores

@@ -10,7 +10,6 @@ import pytest
 from mmengine.config import Config
 
 from swiftformer_mm import SwiftFormer
-from test_configs import one_thread  # noqa: F401  (fixture)
 from test_configs import (KEEP_A_FEW, build_model, check_backbone, make_batch, predict_and_check,
                           shrink_for_cpu, train_step)
 

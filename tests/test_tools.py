@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from conftest import DATA_DIR, run_tool
+from conftest import DATA_DIR, REPO_ROOT, run_tool
 from swiftformer_mm import SwiftFormer
 from swiftformer_mm.utils import OutputExistsError, refuse_overwrite
 
@@ -92,3 +92,11 @@ def test_make_demo_data_refuses_a_folder_that_holds_files(tmp_path):
     assert result.stderr == (f'error: --out-dir {tmp_path} already holds files; pass --overwrite to '
                              'write into it anyway, or choose another path\n')
     assert [p.name for p in tmp_path.iterdir()] == ['keep.txt']
+
+
+def test_tools_leave_out_the_pkg_resources_deprecation_warning(tmp_path):
+    # the shipped configs inherit mmdet:: bases, for which mmengine imports pkg_resources
+    result = run_tool('test.py', REPO_ROOT / 'configs' / 'maskrcnn_swiftformer_xs_coco.py',
+                      tmp_path / 'missing.pth', '--work-dir', tmp_path, check=False)
+    assert 'checkpoint not found' in result.stderr  # after the config was read
+    assert 'pkg_resources' not in result.stderr

@@ -23,6 +23,7 @@ from conftest import REPO_ROOT, make_shapes, run_tool
 from swiftformer_mm.apis import (ConfigError, draw_predictions, dump_predictions, enable_amp,
                                  enable_auto_scale_lr, load_run_config, set_resume, task_of)
 from swiftformer_mm.apis.images import collect_images, prepare_out_dir
+from swiftformer_mm.apis.panels import MIN_SIDE
 from swiftformer_mm.checkpoint import load_checkpoint_file
 
 DET_CLASSES = ('circle', 'triangle', 'square')
@@ -68,6 +69,27 @@ def printed_path(stdout, label):
 
 def rgb(path):
     return np.asarray(Image.open(path).convert('RGB')).astype(int)
+
+
+def at_input_size(drawn, parts=1):
+    """The ``parts`` side-by-side images of ``drawn`` (below any caption band), each drawn from
+    a SIZE x SIZE input, back at SIZE x SIZE (the centre pixel of each enlarged pixel), after
+    checking that they are enlarged by the least integer factor that reaches MIN_SIDE."""
+    factor = drawn.shape[1] // (parts * SIZE)
+    assert drawn.shape[1] == parts * factor * SIZE and (factor - 1) * SIZE < MIN_SIDE <= factor * SIZE
+    images = np.split(drawn[drawn.shape[0] - factor * SIZE:], parts, axis=1)
+    return [image[factor // 2::factor, factor // 2::factor] for image in images]
+
+
+def assert_captioned(panel):
+    """Above a ground truth | prediction panel of square images, a band whose halves each hold
+    dark text on white, two different texts."""
+    band = panel[:panel.shape[0] - panel.shape[1] // 2]
+    halves = np.split(band, 2, axis=1)
+    for half in halves:
+        white, dark = (half > 200).all(-1).mean(), (half < 80).all(-1).mean()
+        assert white > 0.7 and dark > 0.01, (white, dark)
+    assert not np.array_equal(*halves)
 
 
 @pytest.fixture(scope='module')
@@ -258,8 +280,7 @@ def test_visualize_det_folder_draws_one_image_per_input(det_run, data_root, tmp_
                       data_root / 'coco' / 'val', '--out-dir', tmp_path / 'vis', '--score-thr', 0)
     assert f'images drawn in {tmp_path / "vis"}' in result.stdout
     for image in images:
-        drawn, original = rgb(tmp_path / 'vis' / f'{image.stem}.png'), rgb(image)
-        assert drawn.shape == original.shape
+        [drawn], original = at_input_size(rgb(tmp_path / 'vis' / f'{image.stem}.png')), rgb(image)
         assert (np.abs(drawn - original).max(axis=-1) > 40).mean() > 0.05
 
 
@@ -276,9 +297,9 @@ def test_visualize_det_with_gt_draws_the_ground_truth_masks_in_their_class_colou
              '--out-dir', tmp_path, '--opacity', 1)
     palette = np.array(DET_PALETTE)
     for image in sorted((data_root / 'coco' / 'val').glob('*.jpg')):
-        drawn, original = rgb(tmp_path / f'{image.stem}.png'), rgb(image)
-        assert drawn.shape == (SIZE, 2 * SIZE, 3)  # ground truth | prediction
-        ground_truth = drawn[:, :SIZE]
+        panel, original = rgb(tmp_path / f'{image.stem}.png'), rgb(image)
+        assert_captioned(panel)
+        ground_truth, _ = at_input_size(panel, parts=2)
         instances = _coco_instances(data_root, image.name)
         if not instances:
             continue
@@ -302,16 +323,16 @@ def test_visualize_seg_folder_and_with_gt_paint_the_class_map(seg_run, data_root
              '--out-dir', tmp_path / 'gt', '--opacity', 1)
     palette = np.array(Config.fromfile(str(seg_run['config'])).palette)
     for image in sorted(val.glob('*.jpg')):
-        prediction = rgb(tmp_path / 'pred' / f'{image.stem}.png')
-        assert prediction.shape == rgb(image).shape
+        [prediction] = at_input_size(rgb(tmp_path / 'pred' / f'{image.stem}.png'))
         # at opacity 1 the class map is the palette itself (class names aside)
         in_palette = (prediction[:, :, None] == palette[None, None]).all(-1).any(-1)
         assert in_palette.mean() > 0.7
         panel = rgb(tmp_path / 'gt' / f'{image.stem}.png')
-        assert panel.shape == (SIZE, 2 * SIZE, 3)
+        assert_captioned(panel)
+        ground_truth, _ = at_input_size(panel, parts=2)
         labels = np.asarray(Image.open(data_root / 'ade' / 'annotations' / 'validation' /
                                        f'{image.stem}.png')).astype(int) - 1
-        assert (panel[:, :SIZE] == palette[labels]).all(-1).mean() > 0.8
+        assert (ground_truth == palette[labels]).all(-1).mean() > 0.8
 
 
 def test_visualize_deploy_draws_the_same_images(seg_run, data_root, tmp_path):
@@ -337,22 +358,13 @@ def test_visualize_refuses_a_non_empty_out_dir(det_run, data_root, tmp_path):
 # --- the libraries' inferencers on these configs and checkpoints ---------------------------
 
 
-@pytest.fixture
-def one_thread():
-    """In-process inference on one thread (see :func:`run_tool`)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.usefixtures('one_thread')
 
 def dumped_config(run):
     """The config train.py's Runner wrote into the work dir: the user's, without the data checks
     that train.py adds to the pipelines (the inferencers look for LoadImageFromFile there)."""
     path = run['work_dir'] / run['config'].name
-    assert 'LoadImageFromFile' in path.read_text() and 'LoadImageChecked' not in path.read_text()
+    assert 'LoadImageFromFile' in path.read_text() and 'LoadChecked' not in path.read_text()
     return str(path)
 
 

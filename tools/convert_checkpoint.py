@@ -11,6 +11,7 @@ Example::
     python tools/convert_checkpoint.py SwiftFormer_L1.pth checkpoints/swiftformer_l1_in1k.pth
 """
 import argparse
+import io
 import os
 import sys
 
@@ -18,6 +19,7 @@ import torch
 
 from swiftformer_mm.checkpoint import (FORMATS, CheckpointError, backbone_state_dict,
                                        convert_from_ours, load_checkpoint_file, select_state_dict)
+from swiftformer_mm.engine import write_atomically
 from swiftformer_mm.utils import OutputExistsError, refuse_overwrite
 
 
@@ -43,10 +45,9 @@ def main(argv=None):
     state_dict = {k: v.detach().clone().contiguous() for k, v in convert_from_ours(state_dict, args.to).items()}
     meta = dict(source=os.path.basename(args.src), source_format=source_format, key_format=args.to,
                 ema=args.ema)
-    os.makedirs(os.path.dirname(os.path.abspath(args.dst)), exist_ok=True)
-    tmp = f'{args.dst}.tmp'
-    torch.save({'state_dict': state_dict, 'meta': meta}, tmp)
-    os.replace(tmp, args.dst)
+    file = io.BytesIO()
+    torch.save({'state_dict': state_dict, 'meta': meta}, file)
+    write_atomically(args.dst, file.getvalue())
     print(f'{args.src} ({source_format}{", EMA" if args.ema else ""}) -> {args.dst}: '
           f'{len(state_dict)} tensors in {args.to} names')
 

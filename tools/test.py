@@ -23,11 +23,11 @@ import sys
 
 from mmengine.dist import is_main_process
 
-from swiftformer_mm.apis import (RUN_ERRORS, ConfigError, add_runner_args, build_runner, check_backbone,
-                                 check_data_paths, check_outputs, draw_predictions, drawn_images_dir,
-                                 dump_predictions, error_message, export_local_rank, guard_pipelines,
-                                 hold_work_dir, load_run_config, metrics_file, setup_distributed,
-                                 task_of, evaluate_in_deploy_form)
+from swiftformer_mm.apis import (RUN_ERRORS, ConfigError, DataError, add_runner_args, build_runner,
+                                 check_backbone, check_data_paths, check_num_classes, check_outputs,
+                                 draw_predictions, drawn_images_dir, dump_predictions, error_message,
+                                 evaluate_in_deploy_form, export_local_rank, guard_pipelines, hold_work_dir,
+                                 load_run_config, load_strictly, metrics_file, setup_distributed, task_of)
 
 
 def parse_args(argv=None):
@@ -63,14 +63,16 @@ def main(argv=None):
         check_outputs(task, args.out, args.show_dir, args.overwrite)  # before any work
         check_backbone(cfg, pretrained=False)  # the checkpoint holds the weights
         check_data_paths(cfg, ['test'])
+        check_num_classes(cfg, ['test'])
         hold_work_dir(cfg.work_dir, cfg.launcher)  # its dumped config and logs: one run at a time
         if args.out:
             dump_predictions(cfg, task, args.out)
         if args.show_dir:
             draw_predictions(cfg, task, args.show_dir)
+        load_strictly(cfg)
         if args.deploy:
             evaluate_in_deploy_form(cfg)
-    except (ConfigError, FileNotFoundError, FileExistsError) as error:
+    except (ConfigError, DataError, FileNotFoundError, FileExistsError) as error:
         sys.exit(f'error: {error}')
     cfg.load_from = args.checkpoint
     setup_distributed(cfg)

@@ -17,11 +17,11 @@ import sys
 
 from mmengine.dist import is_main_process
 
-from swiftformer_mm.apis import (RUN_ERRORS, ConfigError, add_runner_args, build_runner, check_backbone,
-                                 check_data_paths, check_work_dir, enable_amp, enable_auto_scale_lr,
-                                 enable_fault_tolerance, error_message, export_local_rank,
-                                 guard_pipelines, hold_work_dir, load_run_config, resolve_resume,
-                                 set_resume, setup_distributed, task_of)
+from swiftformer_mm.apis import (RUN_ERRORS, ConfigError, DataError, add_runner_args, build_runner,
+                                 check_backbone, check_data_paths, check_num_classes, check_work_dir, enable_amp,
+                                 enable_auto_scale_lr, enable_fault_tolerance, error_message, export_local_rank,
+                                 guard_pipelines, hold_work_dir, load_run_config, resolve_resume, set_resume,
+                                 setup_distributed, task_of)
 
 
 def parse_args(argv=None):
@@ -37,8 +37,8 @@ def parse_args(argv=None):
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by (GPUs x batch size) / auto_scale_lr.base_batch_size')
     parser.add_argument('--skip-unreadable', action='store_true',
-                        help='skip training images that cannot be read (empty, corrupt, truncated) '
-                        'with a warning, instead of stopping with an error naming the file')
+                        help='skip training samples whose image or label map cannot be read (missing, '
+                        'empty, corrupt, truncated) with a warning, instead of stopping with an error naming the file')
     add_runner_args(parser)
     args = parser.parse_args(argv)
     export_local_rank(args)
@@ -52,6 +52,7 @@ def main(argv=None):
         task = task_of(cfg)
         check_backbone(cfg)  # arguments, arch and pretrained file, before anything is built
         check_data_paths(cfg, ['train', 'val'])
+        check_num_classes(cfg, ['train', 'val'])
         hold_work_dir(cfg.work_dir, cfg.launcher)  # one run at a time, from here to the end
         check_work_dir(cfg.work_dir, args.resume)  # a new run never overwrites an earlier one's files
         if args.amp:
@@ -59,7 +60,7 @@ def main(argv=None):
         if args.auto_scale_lr:
             enable_auto_scale_lr(cfg)
         set_resume(cfg, resolve_resume(cfg.work_dir, args.resume))
-    except (ConfigError, FileNotFoundError) as error:
+    except (ConfigError, DataError, FileNotFoundError) as error:
         sys.exit(f'error: {error}')
     enable_fault_tolerance(cfg)  # atomic checkpoints, stop at a NaN loss, exact resumes
     setup_distributed(cfg)

@@ -10,8 +10,8 @@ Outputs are PNGs: ``<stem>.png`` for an image given by name, the path
 relative to the folder for images found in a folder (searched recursively
 for .jpg/.jpeg/.png/.bmp), the image's file name for ``--with-gt``. An
 existing non-empty ``--out-dir`` is refused unless ``--overwrite``. An image
-that cannot be read is reported by name and skipped; the others are still
-drawn, and the exit status is then 1.
+(or, with ``--with-gt``, a label map) that cannot be read is reported by name
+on stderr and skipped; the others are still drawn, and the exit status is then 1.
 
 Examples::
 
@@ -26,7 +26,7 @@ from pathlib import Path
 from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 
-from swiftformer_mm.apis import ConfigError, load_config, task_of
+from swiftformer_mm.apis import RUN_ERRORS, ConfigError, DataError, error_message, load_config, task_of
 from swiftformer_mm.apis.images import (UnreadableImageError, collect_images, prepare_out_dir,
                                         read_rgb, unique_outputs)
 from swiftformer_mm.apis.visualization import SPLITS, Drawer, GroundTruth
@@ -84,25 +84,29 @@ def main(argv=None):
                      for path in ground_truth.image_paths()]
             unique_outputs(pairs)  # refuses two images of the same file name
             jobs = [(path, name, index) for index, (path, name) in enumerate(pairs)]
+        drawer = Drawer(cfg, args.checkpoint, task, args.device, args.opacity, args.score_thr, args.deploy)
         prepare_out_dir(args.out_dir, args.overwrite)
     except (ConfigError, FileNotFoundError, FileExistsError, ValueError) as error:
         sys.exit(f'error: {error}')
+    except RUN_ERRORS as error:
+        sys.exit(f'error: {error_message(error)}')
 
-    drawer = Drawer(cfg, args.checkpoint, task, args.device, args.opacity, args.score_thr, args.deploy)
-    failures = []
+    failures = 0
     progress = ProgressBar(len(jobs))
     for path, name, index in jobs:
         try:
             image = read_rgb(path)
-        except UnreadableImageError as error:
-            failures.append(str(error))
-        else:
             gt_sample = None if index is None else ground_truth.sample(index)
+        except (UnreadableImageError, DataError) as error:
+            failures += 1
+            print(f'\nskipped: {error}', file=sys.stderr, flush=True)
+        else:
             drawer.draw(image, drawer.predict(path), args.out_dir / name, gt_sample)
         progress.update()
-    print(f'\n{len(jobs) - len(failures)} images drawn in {args.out_dir}')
+    print(f'\n{len(jobs) - failures} images drawn in {args.out_dir}')
     if failures:
-        sys.exit('error: skipped unreadable images:\n  ' + '\n  '.join(failures))
+        sys.exit(f'error: {failures} of {len(jobs)} images could not be read (each is named above); '
+                 'the others are drawn. Replace or remove those files and run again with --overwrite')
 
 
 if __name__ == '__main__':

@@ -13,12 +13,17 @@ class ConfigError(ValueError):
     """A config (or a command-line option applied to it) that the tools cannot run."""
 
 
-def add_custom_hooks(cfg: Config, *hook_types: str) -> None:
-    """Appends ``dict(type=...)`` to ``cfg.custom_hooks`` for each hook type not already there."""
-    hooks = list(cfg.get('custom_hooks') or [])
-    present = {hook.get('type') for hook in hooks if isinstance(hook, dict)}
-    hooks += [dict(type=name) for name in hook_types if name not in present]
-    cfg.custom_hooks = hooks
+def add_custom_hooks(cfg: Config, *hooks) -> None:
+    """Appends each hook (a type name, or a dict with ``type``) to ``cfg.custom_hooks`` unless a
+    hook of its type is already there."""
+    custom = list(cfg.get('custom_hooks') or [])
+    present = {hook.get('type') for hook in custom if isinstance(hook, dict)}
+    for hook in hooks:
+        hook = dict(type=hook) if isinstance(hook, str) else dict(hook)
+        if hook['type'] not in present:
+            custom.append(hook)
+            present.add(hook['type'])
+    cfg.custom_hooks = custom
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
@@ -30,7 +35,10 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """
     try:
         cfg = Config.fromfile(path)
-    except (SyntaxError, TypeError, KeyError, AttributeError, ValueError) as error:
+    except SyntaxError as error:
+        where = osp.normpath(_file_being_read(error) or path) + (f', line {error.lineno}' if error.lineno else '')
+        raise ConfigError(f'{where}: {error.msg}. Fix the syntax there') from None
+    except (TypeError, KeyError, AttributeError, ValueError) as error:
         raise ConfigError(f'{path}: {error}') from None
     if cfg_options:
         try:
@@ -38,6 +46,21 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         except (TypeError, KeyError, AttributeError, ValueError) as error:
             raise ConfigError(f'--cfg-options {cfg_options}: {error}') from None
     return cfg
+
+
+def _file_being_read(error: BaseException) -> Optional[str]:
+    """The config file MMEngine was reading when it raised ``error``: its parser reports a base
+    file's syntax error without the file's name (``<unknown>``)."""
+    name = getattr(error, 'filename', None)
+    if name and not name.startswith('<'):
+        return name
+    traceback, found = error.__traceback__, None
+    while traceback is not None:  # the innermost frame of mmengine's Config holding a file name
+        frame = traceback.tb_frame
+        if isinstance(frame.f_locals.get('filename'), str) and 'mmengine' in frame.f_code.co_filename:
+            found = frame.f_locals['filename']
+        traceback = traceback.tb_next
+    return found
 
 
 def load_run_config(path: str,
@@ -49,9 +72,12 @@ def load_run_config(path: str,
     The work dir is, by priority, ``work_dir``, the config's own
     ``work_dir``, then ``work_dirs/<config file name without .py>``
     (relative to the current directory), as with mmdet's and mmseg's tools.
+    MMEngine's ``LoggerHook`` becomes :class:`~swiftformer_mm.engine.MainProcessLoggerHook`
+    (one writer of the test metrics file in a distributed run).
     """
     cfg = load_config(path, cfg_options)
     cfg.launcher = launcher
+    _use_main_process_logger(cfg)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
@@ -59,11 +85,34 @@ def load_run_config(path: str,
     return cfg
 
 
+def _check_consumer_channels(model: dict, channels: list, arch) -> None:
+    """The module fed by the backbone must expect ``channels`` (known before anything is built)."""
+    where, consumer = 'model.neck', model.get('neck')
+    if isinstance(consumer, (list, tuple)):  # necks in sequence: the first one reads the backbone
+        where, consumer = 'model.neck.0', consumer[0] if consumer else None
+    if not consumer:
+        where, consumer = 'model.decode_head', model.get('decode_head')
+    expected = (consumer or {}).get('in_channels')
+    if isinstance(expected, (list, tuple)) and list(expected) != channels:
+        raise ConfigError(
+            f'{where}.in_channels is {list(expected)}, but the SwiftFormer backbone (arch {arch!r}) returns '
+            f'{channels} channels: set {where}.in_channels={channels} (e.g. --cfg-options '
+            f'"{where}.in_channels={channels}"), or the arch the config was written for')
+
+
+def _use_main_process_logger(cfg: Config) -> None:
+    hooks = cfg.get('default_hooks') or {}
+    logger = hooks.get('logger') or dict(type='LoggerHook')
+    if logger.get('type') in ('LoggerHook', 'mmengine.LoggerHook'):
+        cfg.default_hooks = {**hooks, 'logger': {**logger, 'type': 'MainProcessLoggerHook'}}
+
+
 def check_backbone(cfg: Config, pretrained: bool = True) -> None:
     """Fails before anything is built when a SwiftFormer backbone's config is wrong.
 
     Checks the argument names (a typo is named, with the closest valid
-    name), the ``arch`` and ``out_indices`` values, and, with ``pretrained``
+    name), the ``arch`` and ``out_indices`` values, that the neck (or, without
+    one, the decode head) takes the channels the backbone returns, and, with ``pretrained``
     (training, which initialises from it), that the pretrained file of
     ``init_cfg`` exists.
 
@@ -82,10 +131,10 @@ def check_backbone(cfg: Config, pretrained: bool = True) -> None:
             raise ConfigError(f"model.backbone: SwiftFormer has no argument '{name}'; {hint}"
                               f'its arguments are {", ".join(valid)}')
     try:
-        depths, _ = SwiftFormer._parse_arch(backbone.get('arch', 'l1'))
-        SwiftFormer._parse_out_indices(backbone.get('out_indices', (0, 1, 2, 3)), len(depths))
+        channels = SwiftFormer.output_channels(backbone.get('arch', 'l1'), backbone.get('out_indices', (0, 1, 2, 3)))
     except ValueError as error:
         raise ConfigError(f'model.backbone: {error}') from None
+    _check_consumer_channels(cfg.model, channels, backbone.get('arch', 'l1'))
     init_cfg = backbone.get('init_cfg') or {}
     if pretrained and init_cfg.get('type') == 'Pretrained':
         try:

@@ -4,7 +4,7 @@ from mmengine.config import Config
 from ..engine import ATOMIC_BACKEND
 from .config import add_custom_hooks
 
-HOOKS_ADDED = ('NonFiniteLossHook', 'RngStateHook')
+HOOKS_ADDED = ('NonFiniteLossHook', 'RngStateHook', dict(type='CheckpointFitHook', strict=False))
 
 
 def enable_fault_tolerance(cfg: Config) -> None:
@@ -14,8 +14,9 @@ def enable_fault_tolerance(cfg: Config) -> None:
       ``dict(backend='atomic_local')`` (see
       :mod:`swiftformer_mm.engine.atomic_backend`), unless the config sets its
       own backend (or ``file_client_args``) or saves to a remote ``out_dir``;
-    - ``custom_hooks`` gain ``NonFiniteLossHook`` and ``RngStateHook`` unless
-      already there.
+    - ``custom_hooks`` gain ``NonFiniteLossHook``, ``RngStateHook`` and
+      ``CheckpointFitHook`` (a resume must fit the model exactly; ``load_from``
+      names what it does not load) unless already there.
     """
     checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint')
     if checkpoint is not None and checkpoint.get('backend_args') is None \

@@ -20,6 +20,12 @@ def metrics_file(runner: Runner) -> str:
     return osp.join(runner.log_dir, f'{runner.timestamp}.json')
 
 
+def load_strictly(cfg: Config) -> None:
+    """Makes ``runner.test()`` stop when ``load_from`` does not fit the model
+    (:class:`swiftformer_mm.engine.CheckpointFitHook`) instead of evaluating random layers."""
+    add_custom_hooks(cfg, 'CheckpointFitHook')
+
+
 def evaluate_in_deploy_form(cfg: Config) -> None:
     """Makes ``runner.test()`` fold every SwiftFormer into its deploy form after loading the
     checkpoint (:class:`swiftformer_mm.engine.SwitchToDeployHook`)."""

@@ -6,20 +6,24 @@ and predicts with ``inference_detector`` / ``inference_model``. Class names
 and palette come from the checkpoint's ``meta['dataset_meta']`` (written by
 MMEngine's Runner), falling back, key by key, to the metainfo of the config's
 test dataset; with both ``draw_gt`` and a prediction the visualizers put
-ground truth (left) and prediction (right) side by side.
+ground truth (left) and prediction (right) side by side, and
+:mod:`.panels` captions the two halves.
 """
 import copy
 import warnings
 from pathlib import Path
 from typing import List
 
+import mmcv
 import numpy as np
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 
+from ..checkpoint.fit import load_whole_model
 from ..models import switch_to_deploy
 from .config import ConfigError
+from .data_checks import check_dataset_files, decode_head, guard_pipeline
+from .panels import caption, enlarge, enlargement
 
 SPLITS = ('val', 'test', 'train')
 
@@ -93,7 +97,7 @@ class Drawer:
         else:
             from mmseg.apis import init_model
             self.model = init_model(copy.deepcopy(cfg), None, device=device)
-        saved = load_checkpoint(self.model, checkpoint, map_location='cpu')
+        saved = load_whole_model(self.model, checkpoint)
         if deploy:
             switch_to_deploy(self.model.eval())
         self.model.dataset_meta = resolve_dataset_meta(saved, cfg, task)
@@ -115,7 +119,9 @@ class Drawer:
         """Writes ``prediction`` drawn over the RGB ``image`` to ``out_file``.
 
         With ``ground_truth`` (a data sample of :class:`GroundTruth`), the
-        image is a ground truth | prediction panel.
+        image is a ground truth | prediction panel, each half captioned. An
+        image whose shorter side is under :data:`~.panels.MIN_SIDE` pixels is
+        drawn enlarged by an integer factor, so that its labels can be read.
         """
         sample = prediction.cpu()
         if ground_truth is not None:
@@ -126,11 +132,14 @@ class Drawer:
                 sample.gt_instances = gt_instances
             else:
                 sample.gt_sem_seg = ground_truth.gt_sem_seg
+        image, sample = enlarge(image, sample, enlargement(*image.shape[:2]))
         options = dict(pred_score_thr=self.score_thr) if self.task == 'det' else {}
         out_file.parent.mkdir(parents=True, exist_ok=True)
         self.visualizer.add_datasample(
             out_file.stem, image, sample, draw_gt=ground_truth is not None, draw_pred=True,
             show=False, out_file=str(out_file), **options)
+        if ground_truth is not None:  # the visualizers return nothing: caption the written panel
+            mmcv.imwrite(caption(mmcv.imread(str(out_file))), str(out_file))
 
 
 class GroundTruth:
@@ -141,8 +150,9 @@ class GroundTruth:
     them after the resize, at the size of the original image).
 
     Raises:
-        ConfigError: the config has no such split, or its test pipeline loads
-            no annotations.
+        ConfigError: the config has no such split, its test pipeline loads
+            no annotations, or a path of the split's data set is missing.
+        DataError: its annotation file does not parse.
     """
 
     def __init__(self, cfg: Config, task: str, split: str = 'val'):
@@ -154,7 +164,9 @@ class GroundTruth:
             raise ConfigError('--with-gt needs the annotations, but the config\'s test pipeline '
                               'has no LoadAnnotations step')
         dataset_cfg = copy.deepcopy(_unwrap(loader.dataset))
-        dataset_cfg.update(pipeline=pipeline, test_mode=True)
+        check_dataset_files(dataset_cfg, f'{split}_dataloader.dataset')
+        # an unreadable image or label map is a DataError naming it, as in tools/test.py
+        dataset_cfg.update(pipeline=guard_pipeline(pipeline, task, decode_head(cfg)), test_mode=True)
         init_default_scope(cfg.default_scope)  # the pipeline's transforms are the task library's
         self.dataset = _registries(task)[0].build(dataset_cfg)
 

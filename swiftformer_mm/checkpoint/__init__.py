@@ -6,7 +6,7 @@ from .loading import (backbone_state_dict, check_pretrained_exists, load_backbon
 from .safe_load import CheckpointError, load_checkpoint_file
 
 __all__ = [
-    'FORMATS', 'CheckpointError', 'backbone_state_dict', 'check_pretrained_exists', 'convert_from_ours', 'convert_to_ours',
-    'detect_format', 'load_backbone_weights', 'load_checkpoint_file', 'load_pretrained',
+    'FORMATS', 'CheckpointError', 'backbone_state_dict', 'check_pretrained_exists', 'convert_from_ours',
+    'convert_to_ours', 'detect_format', 'load_backbone_weights', 'load_checkpoint_file', 'load_pretrained',
     'select_state_dict'
 ]

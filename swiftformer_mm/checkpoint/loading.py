@@ -95,13 +95,14 @@ def check_form(model: nn.Module, keys, source: str) -> None:
                           f'built in the {model_form} form: {fix}')
 
 
-def load_backbone_weights(model: nn.Module, state_dict: dict, source: str) -> None:
+def load_backbone_weights(model: nn.Module, state_dict: dict, source: str, strict: bool = False) -> None:
     """``load_state_dict`` that refuses shape mismatches and reports missing/unexpected keys.
 
     Raises:
         CheckpointError: the weights are of the other form (training or
             deploy) than the model, or a tensor's shape differs from the
-            model's, which means the checkpoint is of another variant.
+            model's, which means the checkpoint is of another variant; with
+            ``strict`` (export), also when a backbone weight is missing.
     """
     check_form(model, state_dict, source)
     own = model.state_dict()
@@ -111,6 +112,11 @@ def load_backbone_weights(model: nn.Module, state_dict: dict, source: str) -> No
                 f'{source} does not fit this model: {key} has shape {tuple(value.shape)} in the '
                 f'checkpoint but {tuple(own[key].shape)} in the model. Is it a checkpoint of another '
                 'SwiftFormer variant? Set the backbone arch to the one the checkpoint was trained as.')
+    if strict:
+        missing = [key for key in own if key not in state_dict]
+        if missing:
+            raise CheckpointError(f'{source} lacks {len(missing)} of the backbone\'s weights '
+                                  f'({_module_names(missing[:3])}, ...): not a whole SwiftFormer checkpoint')
     result = model.load_state_dict(state_dict, strict=False)
     report = []
     if result.missing_keys:
@@ -133,16 +139,17 @@ def check_pretrained_exists(checkpoint: str) -> None:
 
 
 def load_pretrained(model: nn.Module, checkpoint: str, use_ema: bool = False,
-                    prefix: Optional[str] = None, map_location: Optional[str] = None) -> None:
+                    prefix: Optional[str] = None, map_location: Optional[str] = None,
+                    strict: bool = False) -> None:
     """Loads a checkpoint file into the backbone ``model`` (``init_cfg`` of type ``Pretrained``).
 
     ``map_location`` is accepted for compatibility with MMEngine's
     ``PretrainedInit``; weights are always read onto the CPU and copied into
-    the model's own device.
+    the model's own device. ``strict``: see :func:`load_backbone_weights`.
     """
     check_pretrained_exists(checkpoint)
     raw = load_checkpoint_file(checkpoint)
     state_dict, fmt = backbone_state_dict(select_state_dict(raw, use_ema), prefix)
     if fmt == 'hf':
         print_log(f'{checkpoint}: {HF_WARNING}', logger='current', level=logging.WARNING)
-    load_backbone_weights(model, state_dict, source=checkpoint)
+    load_backbone_weights(model, state_dict, source=checkpoint, strict=strict)

@@ -54,17 +54,41 @@ def allowed_globals() -> list:
     return [argparse.Namespace, collections.Counter, *_numpy_globals(), *_mmengine_globals()]
 
 
+# the first bytes of what torch.save writes: a zip archive, or (before torch 1.6) a pickle
+CHECKPOINT_MAGIC = (b'PK\x03\x04', b'\x80')
+OTHER_MAGIC = {b'\x89PNG': 'a PNG image', b'\xff\xd8\xff': 'a JPEG image', b'{': 'a JSON file',
+               b'GIF8': 'a GIF image', b'\x08': 'an ONNX graph', b'\x1f\x8b': 'a gzip archive'}
+
+
+def what_file_holds(path: str) -> str:
+    """``''`` when ``path`` starts like a PyTorch checkpoint, else what it looks like."""
+    with open(path, 'rb') as f:
+        head = f.read(8)
+    if not head:
+        return 'an empty file'
+    if head.startswith(CHECKPOINT_MAGIC):
+        return ''
+    for magic, kind in OTHER_MAGIC.items():
+        if head.startswith(magic):
+            return kind
+    return 'text' if all(32 <= byte < 127 or byte in b'\t\r\n' for byte in head) else 'data of an unknown kind'
+
+
 def load_checkpoint_file(path: str, map_location='cpu') -> dict:
     """Loads ``path``, allowing only :func:`allowed_globals`.
 
     Raises:
-        CheckpointError: the file is missing, corrupt or truncated, or holds
-            a type that is not allowed.
+        CheckpointError: the file is missing, not a checkpoint at all,
+            corrupt or truncated, or holds a type that is not allowed.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise CheckpointError(f'checkpoint file not found: {path!r} '
                               f'(resolved: {os.path.abspath(path)})')
+    kind = what_file_holds(path)
+    if kind:
+        raise CheckpointError(f'{path!r} is not a PyTorch checkpoint: it holds {kind}. Pass the .pth '
+                              'file written by training (or a released SwiftFormer checkpoint)')
     try:
         with torch.serialization.safe_globals(allowed_globals()):
             checkpoint = torch.load(path, map_location=map_location, weights_only=True)
@@ -73,7 +97,7 @@ def load_checkpoint_file(path: str, map_location='cpu') -> dict:
             f'refused to load {path!r}: it contains an object that is not on the allow-list of '
             f'checkpoint types, so unpickling it could run code. If you trust the file, re-save '
             f'its tensors as a plain state dict. Details: {error}') from None
-    except (EOFError, zipfile.BadZipFile, RuntimeError) as error:
+    except (EOFError, KeyError, zipfile.BadZipFile, RuntimeError) as error:  # KeyError: not a pickle
         raise CheckpointError(f'{path!r} is not a readable PyTorch checkpoint (truncated or '
                               f'corrupt?): {error}') from None
     if not isinstance(checkpoint, dict):

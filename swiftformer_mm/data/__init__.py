@@ -1,4 +1,4 @@
 """Data pipeline steps registered in MMEngine's root ``TRANSFORMS`` (see :mod:`.guards`)."""
-from .guards import CheckSegLabels, DataError, LoadImageChecked
+from .guards import CheckSegLabels, DataError, LoadChecked
 
-__all__ = ['CheckSegLabels', 'DataError', 'LoadImageChecked']
+__all__ = ['CheckSegLabels', 'DataError', 'LoadChecked']

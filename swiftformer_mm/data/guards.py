@@ -1,33 +1,39 @@
-"""Pipeline steps that turn unreadable images and out-of-range labels into clear errors.
+"""Pipeline steps that turn unreadable files and out-of-range labels into clear errors.
 
-Left alone, mmcv's ``LoadImageFromFile`` meets an empty, corrupt or
-truncated file with a bare ``AssertionError`` (``failed to load image``) or
-an OpenCV error deep in a traceback, and a label map holding a value past
-the last class reaches the loss, where it fails as ``Target 7 is out of
-bounds`` without naming any file. ``tools/train.py`` and ``tools/test.py``
-put these two steps into every pipeline (see
-``swiftformer_mm.apis.guard_pipelines``):
+Left alone, the libraries' loading steps meet an empty, corrupt or truncated
+image or label map with a bare ``AssertionError`` (``failed to load
+image``), Pillow's ``image file is truncated`` or an OpenCV error deep in a
+traceback, and a label map holding a value past the last class reaches the
+loss, where it fails as ``Target 7 is out of bounds`` without naming any
+file. ``tools/train.py``, ``tools/test.py`` and ``tools/visualize.py`` put
+these two steps into every pipeline (see
+``swiftformer_mm.apis.guard_pipeline``):
 
-- :class:`LoadImageChecked` loads as ``LoadImageFromFile`` does (same
-  arguments; grayscale, RGBA and 16-bit files become 8-bit BGR as there),
-  and raises :class:`DataError` naming the file when it cannot be decoded.
-  With ``skip_unreadable=True`` (``tools/train.py --skip-unreadable``) a
-  training image that cannot be read is skipped with a warning, and the
-  dataset draws another one; evaluation never skips (the metric would be
-  computed on fewer images than the split holds).
+- :class:`LoadChecked` wraps a loading step (``LoadImageFromFile``,
+  ``LoadAnnotations``, any ``Load*``) and raises :class:`DataError` naming
+  the file it could not read. With ``skip_unreadable=True``
+  (``tools/train.py --skip-unreadable``) such a training sample is skipped
+  with a warning, and the dataset draws another one; evaluation never skips
+  (the metric would be computed on fewer images than the split holds).
 - :class:`CheckSegLabels`, after ``LoadAnnotations``, raises
   :class:`DataError` naming the label file and the values that are neither
   a class index nor the ignore index.
 
-They are plain callables, so that this module imports without mmcv; the
-loader builds mmcv's own ``LoadImageFromFile`` when it is constructed.
+A :class:`DataError` raised in a DataLoader worker reaches the main process
+with its message intact (see ``swiftformer_mm.apis.error_message``). This
+module imports without mmcv: the wrapped step is built when
+:class:`LoadChecked` is.
 """
 import logging
 import os.path as osp
+from typing import Optional, Tuple
 
 import numpy as np
 from mmengine.logging import print_log
 from mmengine.registry import TRANSFORMS
+
+# the files a loading step reads, by the results key that holds the path, and how to call them
+FILE_KINDS = {'img_path': 'image', 'seg_map_path': 'label map'}
 
 
 class DataError(ValueError):
@@ -35,48 +41,68 @@ class DataError(ValueError):
 
 
 @TRANSFORMS.register_module()
-class LoadImageChecked:
-    """mmcv's ``LoadImageFromFile`` with a clear error, or a warned skip, for unreadable files.
+class LoadChecked:
+    """Runs a loading step; a file it cannot read is a :class:`DataError` naming the file.
 
     Args:
+        transform (dict): The loading step's config, e.g.
+            ``dict(type='LoadImageFromFile')``, built in the current default scope.
         skip_unreadable (bool): Return None (the dataset then draws another
-            sample; only training datasets do) instead of raising. Defaults to False.
-        **kwargs: Arguments of ``LoadImageFromFile`` (``ignore_empty`` is the
-            same as ``skip_unreadable``, without the warning).
+            sample; only training datasets do) with a warning instead of
+            raising (``ignore_empty=True`` of ``LoadImageFromFile`` is taken
+            as this). Defaults to False.
     """
 
-    def __init__(self, skip_unreadable: bool = False, **kwargs):
-        from mmcv.transforms import LoadImageFromFile
-        self.skip_unreadable = skip_unreadable or kwargs.pop('ignore_empty', False)
-        self.loader = LoadImageFromFile(**kwargs)
+    def __init__(self, transform: dict, skip_unreadable: bool = False):
+        transform = dict(transform)
+        self.skip_unreadable = skip_unreadable or transform.pop('ignore_empty', False)
+        self.transform = TRANSFORMS.build(transform)
 
-    def __call__(self, results: dict):
-        path = results['img_path']
+    def __call__(self, results: dict) -> Optional[dict]:
         try:
-            loaded = self.loader(results)
-        except Exception as error:  # mmcv raises AssertionError, OSError or OpenCV's error
-            reason = _why_unreadable(path, error)
-            if not self.skip_unreadable:
-                raise DataError(f'cannot read image {path}: {reason}. Replace or remove the file '
-                                '(or train with --skip-unreadable to skip such images with a '
-                                'warning)') from None
-            print_log(f'skipped unreadable image {path} ({reason})', logger='current',
-                      level=logging.WARNING)
-            return None
-        return loaded
+            return self.transform(results)
+        except DataError:
+            raise
+        except Exception as error:  # mmcv, Pillow, OpenCV and the file backends each raise their own
+            step = type(self.transform).__name__
+            unreadable = _unreadable_file(step, results, error)
+            if unreadable is None:  # no file to blame: the sample's annotations
+                raise DataError(f"{step} failed on image {results.get('img_path')}: {_first_line(error)}. "
+                                'Check its annotations') from None
+        what, reason = unreadable
+        if not self.skip_unreadable:
+            raise DataError(f'cannot read {what}: {reason}. Replace or remove the file (or train with '
+                            '--skip-unreadable to skip such samples with a warning)')
+        print_log(f'skipped unreadable {what} ({reason})', logger='current', level=logging.WARNING)
+        return None
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(skip_unreadable={self.skip_unreadable}, loader={self.loader!r})'
+        return f'{type(self).__name__}(skip_unreadable={self.skip_unreadable}, transform={self.transform!r})'
 
 
-def _why_unreadable(path: str, error: Exception) -> str:
+def _unreadable_file(step: str, results: dict, error: Exception) -> Optional[Tuple[str, str]]:
+    """('image PATH' or 'label map PATH', why) for the file ``step`` failed to read: the first of
+    the files it reads (an image step its image, another its label map) that is missing or empty,
+    else the first of them, with the library's own words; None when it reads none."""
+    keys = ['img_path'] if 'Image' in step else [key for key in FILE_KINDS if key != 'img_path']
+    files = [(f'{FILE_KINDS[key]} {results[key]}', results[key]) for key in keys
+             if isinstance(results.get(key), str)]
+    for what, path in files:
+        if '://' not in path and not osp.isfile(path):
+            return what, 'no such file'
+        if '://' not in path and osp.getsize(path) == 0:
+            return what, 'the file is empty'
+    if not files:
+        return None
+    what, path = files[0]
     if '://' in path:  # a remote file: the backend's own words
-        return str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
-    if not osp.isfile(path):
-        return 'no such file'
-    if osp.getsize(path) == 0:
-        return 'the file is empty'
-    return 'the file is truncated, corrupt or not an image'
+        return what, _first_line(error)
+    return what, f'the file is truncated, corrupt or not an image ({_first_line(error)})'
+
+
+def _first_line(error: Exception) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return f'{type(error).__name__}: {lines[0][:200]}' if lines else type(error).__name__
 
 
 @TRANSFORMS.register_module()

@@ -11,17 +11,24 @@ own tools, can build them wherever ``swiftformer_mm`` is imported):
 - :class:`RngStateHook`: keeps the random generators' states in every
   checkpoint, so that a resumed run continues exactly as an uninterrupted one;
 - :class:`SwitchToDeployHook`: tests a trained model in SwiftFormer's deploy
-  form (``tools/test.py --deploy``).
+  form (``tools/test.py --deploy``);
+- :class:`CheckpointFitHook`: a checkpoint that does not fit the model stops
+  ``tools/test.py`` and every resume with one line (fine-tuning: a warning);
+- :class:`MainProcessLoggerHook`: MMEngine's ``LoggerHook`` with one writer of
+  the test metrics file in a distributed run.
 
 ``swiftformer_mm.apis.enable_fault_tolerance`` switches all three on in a
 config; ``tools/train.py`` does so for every run.
 """
 from .atomic_backend import ATOMIC_BACKEND, AtomicLocalBackend, is_partial_file, write_atomically
+from .checkpoint_fit_hook import CheckpointFitHook
 from .deploy_hook import SwitchToDeployHook
+from .logger_hook import MainProcessLoggerHook
 from .nan_guard import NonFiniteLossError, NonFiniteLossHook
 from .rng_state import RngStateHook, get_rng_state, set_rng_state
 
 __all__ = [
-    'ATOMIC_BACKEND', 'AtomicLocalBackend', 'NonFiniteLossError', 'NonFiniteLossHook', 'RngStateHook',
-    'SwitchToDeployHook', 'get_rng_state', 'is_partial_file', 'set_rng_state', 'write_atomically'
+    'ATOMIC_BACKEND', 'AtomicLocalBackend', 'CheckpointFitHook', 'MainProcessLoggerHook', 'NonFiniteLossError',
+    'NonFiniteLossHook', 'RngStateHook', 'SwitchToDeployHook', 'get_rng_state', 'is_partial_file',
+    'set_rng_state', 'write_atomically'
 ]

@@ -24,7 +24,7 @@ def backbone_exportable(arch: Union[str, dict] = 'l1', checkpoint: Optional[str]
         raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
     model = SwiftFormer(arch=arch)
     if checkpoint is not None:
-        load_pretrained(model, checkpoint)
+        load_pretrained(model, checkpoint, strict=True)
     model.eval()
     if deploy:
         model.switch_to_deploy()

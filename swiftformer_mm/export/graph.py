@@ -6,13 +6,15 @@ not install. A traced SwiftFormer runs its plain NCHW ops: the deploy form's
 CPU kernels (a chunked loop writing into slices) step aside while tracing
 (see :func:`swiftformer_mm.ops.cpu_kernels.applies`).
 """
-import os
+import io
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Dict, Tuple
 
 import torch
 import torch.nn as nn
+
+from ..engine import write_atomically
 
 OPSET = 17
 # the axes of an image batch that stay free in the graph
@@ -40,7 +42,7 @@ def export_onnx(exportable: Exportable, path: str, size: Tuple[int, int], opset:
     """Traces ``exportable.model`` on a batch-1 input of ``size`` (H, W) and writes ``path``.
 
     The graph's batch, height and width are dynamic. The file appears only
-    once complete (written next to ``path``, then renamed).
+    once complete (:func:`~swiftformer_mm.engine.write_atomically`).
 
     Raises:
         ValueError: a module of the model is in training mode. (The exporter
@@ -51,12 +53,12 @@ def export_onnx(exportable: Exportable, path: str, size: Tuple[int, int], opset:
     if training:
         raise ValueError(f'export a model in eval mode; call .eval() first ({training[0]} is in '
                          'training mode)')
-    tmp = f'{path}.tmp'
+    graph = io.BytesIO()
     dynamic_axes = {exportable.input_name: IMAGE_AXES, **exportable.output_axes}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='You are using the legacy TorchScript-based ONNX export',
                                 category=DeprecationWarning)
-        torch.onnx.export(exportable.model, (exportable.sample(1, size), ), tmp, dynamo=False,
+        torch.onnx.export(exportable.model, (exportable.sample(1, size), ), graph, dynamo=False,
                           opset_version=opset, input_names=[exportable.input_name],
                           output_names=list(exportable.output_axes), dynamic_axes=dynamic_axes)
-    os.replace(tmp, path)
+    write_atomically(path, graph.getvalue())

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from mmengine.logging import print_log
 
 from ..apis import ConfigError, load_config, task_of
+from ..checkpoint.fit import load_whole_model
 from ..models import switch_to_deploy
 from .graph import IMAGE_AXES, Exportable
 
@@ -91,7 +92,6 @@ def build_segmentor(config: str, checkpoint: str, cfg_options: Optional[dict] = 
     """
     from mmengine.model import revert_sync_batchnorm
     from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
     for kind, path in (('config', config), ('checkpoint', checkpoint)):
         if not os.path.isfile(path):
             raise FileNotFoundError(f'{kind} not found: {path}')
@@ -108,7 +108,7 @@ def build_segmentor(config: str, checkpoint: str, cfg_options: Optional[dict] = 
     if (cfg.model.get('test_cfg') or {}).get('mode', 'whole') != 'whole':
         print_log(f"{config} infers with test_cfg mode={cfg.model.test_cfg.mode!r}; the graph "
                   "infers on the whole image (mode='whole')", logger='current', level=logging.WARNING)
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+    load_whole_model(model, checkpoint)
     return revert_sync_batchnorm(model).eval()
 
 

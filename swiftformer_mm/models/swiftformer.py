@@ -6,7 +6,7 @@ https://arxiv.org/abs/2303.15446. The computation follows the official
 implementation (v2 attention) and reproduces its outputs; see
 ``tests/test_golden.py``.
 """
-from typing import Sequence, Union
+from typing import List, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -90,9 +90,9 @@ class SwiftFormer(BaseModule):
                  deploy: bool = False,
                  init_cfg: Union[dict, None] = None):
         super().__init__(init_cfg=init_cfg)
-        self.depths, self.widths = self._parse_arch(arch)
+        self.depths, self.widths = self.parse_arch(arch)
         num_stages = len(self.depths)
-        self.out_indices = self._parse_out_indices(out_indices, num_stages)
+        self.out_indices = self.parse_out_indices(out_indices, num_stages)
         if not -1 <= frozen_stages <= num_stages:
             raise ValueError(f'frozen_stages must be in [-1, {num_stages}], got {frozen_stages}')
         self.frozen_stages = frozen_stages
@@ -132,7 +132,12 @@ class SwiftFormer(BaseModule):
             self.eval()
 
     @classmethod
-    def _parse_arch(cls, arch):
+    def parse_arch(cls, arch: Union[str, dict]) -> Tuple[List[int], List[int]]:
+        """The ``(depths, widths)`` of the four stages of ``arch`` (a name or a dict).
+
+        Raises:
+            ValueError: an unknown name or a malformed dict, saying what is valid.
+        """
         if isinstance(arch, str):
             key = arch.lower()
             if key not in cls.arch_settings:
@@ -150,8 +155,17 @@ class SwiftFormer(BaseModule):
             raise ValueError(f'arch depths must be >= 1 and widths >= 2, got {depths} and {widths}')
         return depths, widths
 
+    @classmethod
+    def output_channels(cls, arch: Union[str, dict] = 'l1',
+                        out_indices: Union[Sequence[int], int] = (0, 1, 2, 3)) -> List[int]:
+        """The channels of the feature maps a backbone of ``arch`` returns (what a neck's
+        ``in_channels`` must be), without building it."""
+        depths, widths = cls.parse_arch(arch)
+        return [widths[i] for i in cls.parse_out_indices(out_indices, len(depths))]
+
     @staticmethod
-    def _parse_out_indices(out_indices, num_stages):
+    def parse_out_indices(out_indices: Union[Sequence[int], int], num_stages: int) -> Tuple[int, ...]:
+        """``out_indices`` as non-negative stage indices; ``ValueError`` when out of range or repeated."""
         if isinstance(out_indices, int):
             out_indices = [out_indices]
         parsed = []
