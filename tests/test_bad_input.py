@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from conftest import DATA_DIR, REPO_ROOT, make_shapes, run_tool
-from swiftformer_mm.apis import check_data_paths, data_checks, load_config
+from swiftformer_mm.cli import check_data_paths, data_checks, load_config
 from swiftformer_mm.data import CheckSegLabels, DataError, LoadChecked
 
 SEG_CONFIG = """

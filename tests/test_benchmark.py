@@ -111,12 +111,12 @@ def test_imports_with_torch_mmengine_numpy_only():
                             env=tool_env({'PYTHONPATH': str(REPO_ROOT)}))
     assert result.returncode == 0, result.stderr[-3000:]
     loaded = result.stdout
-    assert 'swiftformer_mm.benchmark.cli' in loaded and 'swiftformer_mm.apis' not in loaded
+    assert 'swiftformer_mm.benchmark.cli' in loaded and 'swiftformer_mm.cli' not in loaded
     assert 'swiftformer_mm.export' not in loaded  # imported only for the onnxruntime row
 
 
 def test_runs_with_torch_mmengine_numpy_only(monkeypatch, tmp_path, capsys):
-    for name in OPTIONAL + ('swiftformer_mm.apis', ):  # importing any of them now raises ImportError
+    for name in OPTIONAL + ('swiftformer_mm.cli', ):  # importing any of them now raises ImportError
         monkeypatch.setitem(sys.modules, name, None)
     report = main(TINY + ['--passes', 'latency', '--no-macs', '--out-png', str(tmp_path / 'b.png')])
     rows = check_rows(report, passes=('latency', ))

@@ -22,7 +22,7 @@ import pytest
 import torch
 
 from conftest import run_tool, write_shapes_seg_config
-from swiftformer_mm.apis import load_run_config
+from swiftformer_mm.cli import load_run_config
 
 ITERS = 4
 # largest difference, after 4 AdamW steps at lr 1e-3, between a weight of the two-process run

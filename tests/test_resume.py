@@ -24,7 +24,7 @@ from mmengine.fileio import LocalBackend
 
 from conftest import REPO_ROOT, run_tool, tool_command, tool_env, write_shapes_seg_config
 from fault_injection import cut_writes_to
-from swiftformer_mm.apis import (ConfigError, WorkDirInUseError, enable_fault_tolerance,
+from swiftformer_mm.cli import (ConfigError, WorkDirInUseError, enable_fault_tolerance,
                                  hold_work_dir, latest_checkpoint)
 from swiftformer_mm.checkpoint import CheckpointError, load_checkpoint_file
 from swiftformer_mm.checkpoint.safe_load import allowed_globals
@@ -282,7 +282,7 @@ def test_a_work_dir_is_held_by_one_run_at_a_time_and_freed_when_its_run_is_kille
 
 HOLD_AND_FORK = """
 import os, sys, time
-from swiftformer_mm.apis import hold_work_dir
+from swiftformer_mm.cli import hold_work_dir
 assert hold_work_dir(sys.argv[1])
 assert not hold_work_dir(sys.argv[1], 'pytorch')  # RANK=1: the other ranks of a run take no lock
 child = os.fork()

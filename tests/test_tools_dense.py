@@ -20,10 +20,10 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 
 from conftest import REPO_ROOT, make_shapes, run_tool
-from swiftformer_mm.apis import (ConfigError, draw_predictions, dump_predictions, enable_amp,
+from swiftformer_mm.cli import (ConfigError, draw_predictions, dump_predictions, enable_amp,
                                  enable_auto_scale_lr, load_run_config, set_resume, task_of)
-from swiftformer_mm.apis.images import collect_images, prepare_out_dir
-from swiftformer_mm.apis.panels import MIN_SIDE
+from swiftformer_mm.cli.images import collect_images, prepare_out_dir
+from swiftformer_mm.cli.panels import MIN_SIDE
 from swiftformer_mm.checkpoint import load_checkpoint_file
 
 DET_CLASSES = ('circle', 'triangle', 'square')
@@ -358,8 +358,6 @@ def test_visualize_refuses_a_non_empty_out_dir(det_run, data_root, tmp_path):
 # --- the libraries' inferencers on these configs and checkpoints ---------------------------
 
 
-@pytest.mark.usefixtures('one_thread')
-
 def dumped_config(run):
     """The config train.py's Runner wrote into the work dir: the user's, without the data checks
     that train.py adds to the pipelines (the inferencers look for LoadImageFromFile there)."""
@@ -408,6 +406,52 @@ def test_seg_inferencer_takes_the_shapes_classes_from_the_checkpoint(seg_run, da
     assert set(np.unique(result['predictions']).tolist()) <= {0, 1, 2, 3}
     # set from the model when drawing (its own __init__ defaults to Cityscapes)
     assert tuple(inferencer.visualizer.dataset_meta['classes']) == SEG_CLASSES
+
+
+# --- swiftformer_mm.apis: the inference API ------------------------------------------------
+
+
+@pytest.mark.usefixtures('one_thread')
+def test_init_model_takes_the_classes_from_the_checkpoint_and_predicts_on_paths_and_arrays(det_run, data_root):
+    from swiftformer_mm.apis import inference_model, init_model
+    model = init_model(str(det_run['config']), str(det_run['checkpoint']))
+    assert tuple(model.dataset_meta['classes']) == DET_CLASSES and not model.training
+    image = data_root / 'coco' / 'val' / 'val_00001.jpg'
+    from_path = inference_model(model, str(image)).pred_instances
+    from_array = inference_model(model, np.asarray(Image.open(image))[:, :, ::-1].copy()).pred_instances
+    torch.testing.assert_close(from_array.scores, from_path.scores)
+    deployed = inference_model(init_model(str(det_run['config']), str(det_run['checkpoint']), deploy=True),
+                               str(image)).pred_instances
+    assert deployed.labels.tolist() == from_path.labels.tolist()
+    torch.testing.assert_close(deployed.scores, from_path.scores, atol=1e-4, rtol=0)
+
+
+def test_init_model_refuses_a_checkpoint_of_another_task(det_run, seg_config):
+    from swiftformer_mm.apis import init_model
+    from swiftformer_mm.checkpoint import CheckpointError
+    with pytest.raises(CheckpointError, match='does not fit the model; likely a checkpoint of another task'):
+        init_model(str(seg_config), str(det_run['checkpoint']))
+
+
+@pytest.mark.usefixtures('one_thread')
+def test_visualize_with_gt_walks_a_concat_dataset(seg_run, data_root, tmp_path):
+    config = tmp_path / 'concat.py'
+    config.write_text(f"""_base_ = [{str(seg_run['config'])!r}]
+_pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', reduce_zero_label=True),
+             dict(type='PackSegInputs')]
+test_dataloader = dict(dataset=dict(_delete_=True, type='ConcatDataset', datasets=[
+    dict(type='BaseSegDataset', data_root={str(data_root / 'ade')!r}, img_suffix='.jpg', seg_map_suffix='.png',
+         reduce_zero_label=True, metainfo=dict(classes={SEG_CLASSES!r}), pipeline=_pipeline,
+         data_prefix=dict(img_path='images/' + split, seg_map_path='annotations/' + split))
+    for split in ('validation', 'training')]))
+""")
+    run_tool('visualize.py', config, seg_run['checkpoint'], '--with-gt', '--split', 'test',
+             '--out-dir', tmp_path / 'gt')
+    images = sorted((data_root / 'ade' / 'images').glob('*/*.jpg'))
+    assert sorted(p.name for p in (tmp_path / 'gt').iterdir()) == sorted(f'{p.stem}.png' for p in images)
+    assert len(images) == NUM_VAL + 8  # the two data sets of the ConcatDataset
+    for image in images:
+        assert_captioned(rgb(tmp_path / 'gt' / f'{image.stem}.png'))
 
 
 # --- the config edits behind the flags, in process ------------------------------------------

@@ -20,7 +20,7 @@ import sys
 
 from mmengine.config import DictAction
 
-from swiftformer_mm.apis import ConfigError, parse_size
+from swiftformer_mm.cli import ConfigError, parse_size
 from swiftformer_mm.checkpoint import CheckpointError
 from swiftformer_mm.export import (backbone_exportable, create_session, export_onnx,
                                    max_abs_differences, segmentor_exportable)

@@ -23,7 +23,7 @@ import sys
 
 from mmengine.dist import is_main_process
 
-from swiftformer_mm.apis import (RUN_ERRORS, ConfigError, DataError, add_runner_args, build_runner,
+from swiftformer_mm.cli import (RUN_ERRORS, ConfigError, DataError, add_runner_args, build_runner,
                                  check_backbone, check_data_paths, check_num_classes, check_outputs,
                                  draw_predictions, drawn_images_dir, dump_predictions, error_message,
                                  evaluate_in_deploy_form, export_local_rank, guard_pipelines, hold_work_dir,

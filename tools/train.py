@@ -17,7 +17,7 @@ import sys
 
 from mmengine.dist import is_main_process
 
-from swiftformer_mm.apis import (RUN_ERRORS, ConfigError, DataError, add_runner_args, build_runner,
+from swiftformer_mm.cli import (RUN_ERRORS, ConfigError, DataError, add_runner_args, build_runner,
                                  check_backbone, check_data_paths, check_num_classes, check_work_dir, enable_amp,
                                  enable_auto_scale_lr, enable_fault_tolerance, error_message, export_local_rank,
                                  guard_pipelines, hold_work_dir, load_run_config, resolve_resume, set_resume,

@@ -26,10 +26,10 @@ from pathlib import Path
 from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 
-from swiftformer_mm.apis import RUN_ERRORS, ConfigError, DataError, error_message, load_config, task_of
-from swiftformer_mm.apis.images import (UnreadableImageError, collect_images, prepare_out_dir,
+from swiftformer_mm.cli import RUN_ERRORS, ConfigError, DataError, error_message, load_config, task_of
+from swiftformer_mm.cli.images import (UnreadableImageError, collect_images, prepare_out_dir,
                                         read_rgb, unique_outputs)
-from swiftformer_mm.apis.visualization import SPLITS, Drawer, GroundTruth
+from swiftformer_mm.cli.visualization import SPLITS, Drawer, GroundTruth
 
 
 def fraction(text: str) -> float:

@@ -64,7 +64,7 @@ def onnx_unavailable() -> Optional[str]:
             return f'{module} does not import ({type(error).__name__}: {error})'
     try:
         from ..export.runtime import onnxruntime_forward  # noqa: F401
-    except ImportError as error:  # swiftformer_mm.export imports mmcv through swiftformer_mm.apis
+    except ImportError as error:  # a package that swiftformer_mm.export imports is missing
         return f'swiftformer_mm.export needs {error.name or error}, which does not import'
     return None
 

@@ -7,7 +7,7 @@ traceback, and a label map holding a value past the last class reaches the
 loss, where it fails as ``Target 7 is out of bounds`` without naming any
 file. ``tools/train.py``, ``tools/test.py`` and ``tools/visualize.py`` put
 these two steps into every pipeline (see
-``swiftformer_mm.apis.guard_pipeline``):
+``swiftformer_mm.cli.guard_pipeline``):
 
 - :class:`LoadChecked` wraps a loading step (``LoadImageFromFile``,
   ``LoadAnnotations``, any ``Load*``) and raises :class:`DataError` naming
@@ -20,7 +20,7 @@ these two steps into every pipeline (see
   a class index nor the ignore index.
 
 A :class:`DataError` raised in a DataLoader worker reaches the main process
-with its message intact (see ``swiftformer_mm.apis.error_message``). This
+with its message intact (see ``swiftformer_mm.cli.error_message``). This
 module imports without mmcv: the wrapped step is built when
 :class:`LoadChecked` is.
 """

@@ -17,7 +17,7 @@ own tools, can build them wherever ``swiftformer_mm`` is imported):
 - :class:`MainProcessLoggerHook`: MMEngine's ``LoggerHook`` with one writer of
   the test metrics file in a distributed run.
 
-``swiftformer_mm.apis.enable_fault_tolerance`` switches all three on in a
+``swiftformer_mm.cli.enable_fault_tolerance`` switches all three on in a
 config; ``tools/train.py`` does so for every run.
 """
 from .atomic_backend import ATOMIC_BACKEND, AtomicLocalBackend, is_partial_file, write_atomically

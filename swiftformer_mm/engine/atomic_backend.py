@@ -12,15 +12,15 @@ then renames it over the final name with :func:`os.replace` (atomic on POSIX
 and Windows within one file system) and fsyncs the folder. A reader sees the
 old file, or no file, or the whole new one. ``CheckpointHook`` uses it once
 its ``backend_args`` are ``dict(backend='atomic_local')`` (what
-``swiftformer_mm.apis.enable_fault_tolerance`` sets): the hook hands the same
+``swiftformer_mm.cli.enable_fault_tolerance`` sets): the hook hands the same
 ``backend_args`` to ``Runner.save_checkpoint``. The hook then writes
 ``last_checkpoint``, only after ``save_checkpoint`` returned, so it never
 names an incomplete file.
 
 A killed write leaves only ``.<name>.<pid>.<token>.partial`` (see
 :func:`is_partial_file`), which nothing mistakes for a checkpoint;
-``swiftformer_mm.apis.resolve_resume`` removes such leftovers on resume (in the
-process that holds the work dir, ``swiftformer_mm.apis.hold_work_dir``).
+``swiftformer_mm.cli.resolve_resume`` removes such leftovers on resume (in the
+process that holds the work dir, ``swiftformer_mm.cli.hold_work_dir``).
 """
 import contextlib
 import os

@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.logging import print_log
 
-from ..apis import ConfigError, load_config, task_of
+from ..config import ConfigError, load_config, task_of
 from ..checkpoint.fit import load_whole_model
 from ..models import switch_to_deploy
 from .graph import IMAGE_AXES, Exportable

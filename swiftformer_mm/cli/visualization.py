@@ -1,16 +1,13 @@
 """Qualitative images: a model's predictions, and optionally the ground truth, drawn by
 mmdet's ``DetLocalVisualizer`` or mmseg's ``SegLocalVisualizer``.
 
-The model is built by the libraries' own ``init_detector`` / ``init_model``
-and predicts with ``inference_detector`` / ``inference_model``. Class names
-and palette come from the checkpoint's ``meta['dataset_meta']`` (written by
-MMEngine's Runner), falling back, key by key, to the metainfo of the config's
-test dataset; with both ``draw_gt`` and a prediction the visualizers put
+The model comes from :func:`swiftformer_mm.apis.init_model` (strict loading; class names
+and palette from the checkpoint, completed by the config's test data set) and predicts with
+:func:`swiftformer_mm.apis.inference_model`; with both ``draw_gt`` and a prediction the visualizers put
 ground truth (left) and prediction (right) side by side, and
 :mod:`.panels` captions the two halves.
 """
 import copy
-import warnings
 from pathlib import Path
 from typing import List
 
@@ -19,48 +16,16 @@ import numpy as np
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from ..checkpoint.fit import load_whole_model
-from ..models import switch_to_deploy
-from .config import ConfigError
+from ..apis import inference_model, init_model
+from ..config import ConfigError, leaf_datasets, registry_of
 from .data_checks import check_dataset_files, decode_head, guard_pipeline
 from .panels import caption, enlarge, enlargement
 
 SPLITS = ('val', 'test', 'train')
 
 
-def _unwrap(dataset_cfg):
-    """The innermost dataset config of dataset wrappers such as ``RepeatDataset``."""
-    while 'dataset' in dataset_cfg:
-        dataset_cfg = dataset_cfg.dataset
-    return dataset_cfg
-
-
-def _registries(task: str):
-    """(DATASETS, VISUALIZERS) of the task's library."""
-    if task == 'det':
-        from mmdet.registry import DATASETS, VISUALIZERS
-    else:
-        from mmseg.registry import DATASETS, VISUALIZERS
-    return DATASETS, VISUALIZERS
-
-
 def _is_load_annotations(transform: dict) -> bool:
     return transform['type'].split('.')[-1] == 'LoadAnnotations'
-
-
-def config_metainfo(cfg: Config, task: str) -> dict:
-    """Class names, palette, ... of the config's test dataset (built lazily: no files read)."""
-    init_default_scope(cfg.default_scope)
-    dataset_cfg = copy.deepcopy(_unwrap(cfg.test_dataloader.dataset))
-    dataset_cfg['lazy_init'] = True
-    return dict(_registries(task)[0].build(dataset_cfg).metainfo)
-
-
-def resolve_dataset_meta(checkpoint: dict, cfg: Config, task: str) -> dict:
-    """The checkpoint's ``meta['dataset_meta']``, completed by the config's dataset metainfo."""
-    saved = checkpoint.get('meta', {}).get('dataset_meta') or {}
-    # mmdet 3.x expects lower-case keys; checkpoints of mmdet 2.x used CLASSES/PALETTE
-    return {**config_metainfo(cfg, task), **{key.lower(): value for key, value in saved.items()}}
 
 
 class Drawer:
@@ -83,36 +48,15 @@ class Drawer:
                  opacity: float = 0.5, score_thr: float = 0.3, deploy: bool = False):
         self.task = task
         self.score_thr = score_thr
-        if task == 'det':
-            from mmcv.transforms import Compose
-            from mmdet.apis import init_detector
-            from mmdet.utils import get_test_pipeline_cfg
-            with warnings.catch_warnings():
-                # the classes are set below, from the checkpoint
-                warnings.filterwarnings('ignore', message='checkpoint is None')
-                self.model = init_detector(copy.deepcopy(cfg), None, device=device)
-            # the config's test pipeline loads annotations that a bare image does not have
-            self.pipeline = Compose([t for t in get_test_pipeline_cfg(self.model.cfg)
-                                     if not _is_load_annotations(t)])
-        else:
-            from mmseg.apis import init_model
-            self.model = init_model(copy.deepcopy(cfg), None, device=device)
-        saved = load_whole_model(self.model, checkpoint)
-        if deploy:
-            switch_to_deploy(self.model.eval())
-        self.model.dataset_meta = resolve_dataset_meta(saved, cfg, task)
+        self.model = init_model(cfg, checkpoint, device=device, deploy=deploy)
         visualizer_cfg = dict(cfg.visualizer, name=f'swiftformer_{task}_drawer', alpha=opacity,
                               vis_backends=None, save_dir=None)
-        self.visualizer = _registries(task)[1].build(visualizer_cfg)
+        self.visualizer = registry_of(task, 'VISUALIZERS').build(visualizer_cfg)
         # set explicitly: mmseg 1.2.2's SegLocalVisualizer swaps classes and palette in __init__
         self.visualizer.dataset_meta = self.model.dataset_meta
 
     def predict(self, image_path: Path):
         """The model's DetDataSample / SegDataSample for one image file."""
-        if self.task == 'det':
-            from mmdet.apis import inference_detector
-            return inference_detector(self.model, str(image_path), test_pipeline=self.pipeline)
-        from mmseg.apis import inference_model
         return inference_model(self.model, str(image_path))
 
     def draw(self, image: np.ndarray, prediction, out_file: Path, ground_truth=None) -> None:
@@ -159,16 +103,19 @@ class GroundTruth:
         loader = cfg.get(f'{split}_dataloader')
         if not loader:
             raise ConfigError(f'the config has no {split}_dataloader; choose another --split')
-        pipeline = copy.deepcopy(_unwrap(cfg.test_dataloader.dataset).pipeline)
+        _, test_set = next(leaf_datasets(cfg.test_dataloader.dataset, 'test_dataloader.dataset'))
+        pipeline = copy.deepcopy(test_set.pipeline)
         if not any(_is_load_annotations(t) for t in pipeline):
             raise ConfigError('--with-gt needs the annotations, but the config\'s test pipeline '
                               'has no LoadAnnotations step')
-        dataset_cfg = copy.deepcopy(_unwrap(loader.dataset))
-        check_dataset_files(dataset_cfg, f'{split}_dataloader.dataset')
-        # an unreadable image or label map is a DataError naming it, as in tools/test.py
-        dataset_cfg.update(pipeline=guard_pipeline(pipeline, task, decode_head(cfg)), test_mode=True)
+        dataset_cfg = copy.deepcopy(loader.dataset)
+        # every data set of the split (through ConcatDataset, RepeatDataset, ...) with the test
+        # pipeline, guarded: an unreadable image or label map is a DataError naming it, as in test.py
+        for where, leaf in leaf_datasets(dataset_cfg, f'{split}_dataloader.dataset'):
+            check_dataset_files(leaf, where)
+            leaf.update(pipeline=guard_pipeline(pipeline, task, decode_head(cfg)), test_mode=True)
         init_default_scope(cfg.default_scope)  # the pipeline's transforms are the task library's
-        self.dataset = _registries(task)[0].build(dataset_cfg)
+        self.dataset = registry_of(task, 'DATASETS').build(dataset_cfg)
 
     def image_paths(self) -> List[Path]:
         return [Path(self.dataset.get_data_info(i)['img_path']) for i in range(len(self.dataset))]

@@ -18,7 +18,7 @@ from typing import Optional
 from mmengine.config import Config
 
 from ..utils import refuse_overwrite
-from .config import ConfigError
+from ..config import ConfigError
 
 # added when a config has none (mmseg's default_runtime.py has none; its schedules do)
 VISUALIZATION_HOOKS = {'det': 'DetVisualizationHook', 'seg': 'SegVisualizationHook'}

@@ -16,8 +16,8 @@ from typing import Dict, Iterator, List, Optional, Tuple
 from mmengine.config import Config, ConfigDict
 from mmengine.runner import Runner
 
+from ..config import ConfigError, leaf_datasets
 from ..data import DataError
-from .config import ConfigError
 
 SEG_ANNOTATION_LOADERS = ('LoadAnnotations', 'mmseg.LoadAnnotations')
 # JSON annotation files up to this size are parsed before the run; larger ones (COCO train2017 is
@@ -26,25 +26,12 @@ PARSE_LIMIT = 64 * 2**20
 COCO_LISTS = ('images', 'categories')
 
 
-def _datasets(node, where: str) -> Iterator[Tuple[str, ConfigDict]]:
-    """The leaf data set configs under ``node`` (through ConcatDataset, RepeatDataset, ...)."""
-    if not isinstance(node, dict):
-        return
-    if 'datasets' in node:
-        for i, child in enumerate(node['datasets']):
-            yield from _datasets(child, f'{where}.datasets.{i}')
-    elif 'dataset' in node:
-        yield from _datasets(node['dataset'], f'{where}.dataset')
-    else:
-        yield where, node
-
-
-def _loader_datasets(loaders: Dict[str, dict]) -> Iterator[Tuple[str, str, ConfigDict]]:
+def loader_datasets(loaders: Dict[str, dict]) -> Iterator[Tuple[str, str, ConfigDict]]:
     """(split, config key of the data set, data set config) of every data set of ``loaders``,
     a mapping from split names to data loader configs."""
     for split, loader in loaders.items():
         if isinstance(loader, dict) and loader.get('dataset'):
-            for where, dataset in _datasets(loader['dataset'], f'{split}_dataloader.dataset'):
+            for where, dataset in leaf_datasets(loader['dataset'], f'{split}_dataloader.dataset'):
                 yield split, where, dataset
 
 
@@ -76,7 +63,7 @@ def check_data_paths(cfg: Config, splits: List[str]) -> None:
         DataError: an annotation file that is not what its data set reads (see :func:`check_annotation_file`).
     """
     splits = [split for split in splits if cfg.get(f'{split}_cfg') is not None]
-    for split, where, dataset in _loader_datasets({split: cfg.get(f'{split}_dataloader') for split in splits}):
+    for split, where, dataset in loader_datasets({split: cfg.get(f'{split}_dataloader') for split in splits}):
         check_dataset_files(dataset, where)
     for split in splits:
         for where, path in _evaluator_ann_files(cfg, split):
@@ -188,7 +175,7 @@ def guard_pipelines(runner: Runner, task: str, skip_unreadable: bool = False) ->
     """
     head = decode_head(runner.cfg)
     loaders = {split: getattr(runner, f'_{split}_dataloader', None) for split in ('train', 'val', 'test')}
-    for split, _, dataset in _loader_datasets(loaders):
+    for split, _, dataset in loader_datasets(loaders):
         if 'pipeline' in dataset:
             dataset['pipeline'] = guard_pipeline(dataset['pipeline'] or [], task, head,
                                                  skip_unreadable=split == 'train' and skip_unreadable)

@@ -41,7 +41,7 @@ from typing import Dict, List, Optional
 from mmengine.logging import print_log
 
 from ..engine import is_partial_file
-from .config import ConfigError
+from ..config import ConfigError
 
 _NUMBERED = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
 LOCK_FILE = '.run.lock'

@@ -1,0 +1,122 @@
+"""What the tools check in a config before anything is built, so that a mismatch is one line.
+
+- :func:`check_backbone`: a SwiftFormer backbone's argument names, ``arch`` and
+  ``out_indices``, that the neck (or, without one, the decode head) takes the channels the
+  backbone returns, and the pretrained file of ``init_cfg``;
+- :func:`check_num_classes`: every head's ``num_classes`` against the classes of the data
+  sets the run reads. mmdet and mmseg run a head with another ``num_classes`` than its data
+  set has without an error, and the metrics are wrong. A data set's classes are its
+  ``metainfo.classes`` or, without one, the ``METAINFO`` of its registered class (80 for
+  ``CocoDataset``, 150 for ``ADE20KDataset``).
+"""
+import difflib
+import inspect
+from typing import Iterator, List, Optional, Tuple
+
+from mmengine.config import Config
+
+from ..checkpoint import CheckpointError, check_pretrained_exists
+from ..config import ConfigError, registry_of, task_of
+from .data_checks import loader_datasets
+
+# heads whose num_classes is not the number of the data set's classes: an RPN proposes objects
+# of any class; HTC's semantic head segments COCO-stuff's 183 classes
+OTHER_CLASSES = ('rpn_head', 'semantic_head')
+
+
+def _num_classes(node, where: str) -> Iterator[Tuple[str, int]]:
+    """(config key, value) of every ``num_classes`` under ``node`` but in :data:`OTHER_CLASSES`."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == 'num_classes' and isinstance(value, int):
+                yield f'{where}.num_classes', value
+            elif key not in OTHER_CLASSES:
+                yield from _num_classes(value, f'{where}.{key}')
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _num_classes(value, f'{where}.{i}')
+
+
+def dataset_classes(dataset: dict, task: str) -> Optional[List[str]]:
+    """The class names a data set config will have (``None`` when its type is unknown)."""
+    classes = (dataset.get('metainfo') or {}).get('classes')
+    if classes is not None:
+        return list(classes)
+    DATASETS = registry_of(task, 'DATASETS')
+    dataset_type = DATASETS.get(dataset.get('type')) if isinstance(dataset.get('type'), str) else None
+    classes = getattr(dataset_type, 'METAINFO', {}).get('classes')
+    return None if classes is None else list(classes)
+
+
+def check_num_classes(cfg: Config, splits: List[str]) -> None:
+    """Fails when a head's ``num_classes`` differs from the number of classes of a data set of ``splits``.
+
+    Raises:
+        ConfigError: naming both config keys and both numbers.
+    """
+    heads = list(_num_classes(cfg.get('model') or {}, 'model'))
+    if not heads:
+        return
+    task = task_of(cfg)
+    loaders = {split: cfg.get(f'{split}_dataloader') for split in splits if cfg.get(f'{split}_cfg') is not None}
+    for _, where, dataset in loader_datasets(loaders):
+        classes = dataset_classes(dataset, task)
+        if classes is None:
+            continue
+        for key, value in heads:
+            if value != len(classes):
+                raise ConfigError(
+                    f'{key} is {value}, but {where} has {len(classes)} classes ({", ".join(classes[:5])}'
+                    f'{", ..." if len(classes) > 5 else ""}): set {key}={len(classes)}, or the '
+                    f"data set's metainfo.classes to the classes the head was built for")
+
+
+def _check_consumer_channels(model: dict, channels: list, arch) -> None:
+    """The module fed by the backbone must expect ``channels`` (known before anything is built)."""
+    where, consumer = 'model.neck', model.get('neck')
+    if isinstance(consumer, (list, tuple)):  # necks in sequence: the first one reads the backbone
+        where, consumer = 'model.neck.0', consumer[0] if consumer else None
+    if not consumer:
+        where, consumer = 'model.decode_head', model.get('decode_head')
+    expected = (consumer or {}).get('in_channels')
+    if isinstance(expected, (list, tuple)) and list(expected) != channels:
+        raise ConfigError(
+            f'{where}.in_channels is {list(expected)}, but the SwiftFormer backbone (arch {arch!r}) returns '
+            f'{channels} channels: set {where}.in_channels={channels} (e.g. --cfg-options '
+            f'"{where}.in_channels={channels}"), or the arch the config was written for')
+
+
+def check_backbone(cfg: Config, pretrained: bool = True) -> None:
+    """Fails before anything is built when a SwiftFormer backbone's config is wrong.
+
+    Checks the argument names (a typo is named, with the closest valid
+    name), the ``arch`` and ``out_indices`` values, that the neck (or, without
+    one, the decode head) takes the channels the backbone returns, and, with ``pretrained``
+    (training, which initialises from it), that the pretrained file of
+    ``init_cfg`` exists.
+
+    Raises:
+        ConfigError: naming the problem and what to do.
+    """
+    from ..models import SwiftFormer
+    backbone = cfg.get('model', {}).get('backbone') or {}
+    if backbone.get('type') != 'SwiftFormer':
+        return
+    valid = [name for name in inspect.signature(SwiftFormer).parameters if name != 'self']
+    for name in backbone:
+        if name != 'type' and name not in valid:
+            close = difflib.get_close_matches(name, valid, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ''
+            raise ConfigError(f"model.backbone: SwiftFormer has no argument '{name}'; {hint}"
+                              f'its arguments are {", ".join(valid)}')
+    try:
+        channels = SwiftFormer.output_channels(backbone.get('arch', 'l1'), backbone.get('out_indices', (0, 1, 2, 3)))
+    except ValueError as error:
+        raise ConfigError(f'model.backbone: {error}') from None
+    _check_consumer_channels(cfg.model, channels, backbone.get('arch', 'l1'))
+    init_cfg = backbone.get('init_cfg') or {}
+    if pretrained and init_cfg.get('type') == 'Pretrained':
+        try:
+            check_pretrained_exists(init_cfg['checkpoint'])
+        except CheckpointError as error:
+            raise ConfigError(str(error)) from None

@@ -1,0 +1,97 @@
+"""Reading mmdet and mmseg configs, for the tools, the ONNX export and the inference API.
+
+:func:`load_config` reads a file and merges ``--cfg-options`` into it, naming the file and
+line of a syntax error (a base's too); :func:`task_of` tells a detection config from a
+segmentation one by its ``default_scope``. Importing this module silences the one library
+warning no user can act on: MMEngine 0.10.7 imports setuptools' deprecated ``pkg_resources``
+(warning again on every reload) whenever a config inherits ``mmdet::`` or ``mmseg::`` bases.
+"""
+import os.path as osp
+import warnings
+from typing import Iterator, Optional, Tuple
+
+from mmengine.config import Config
+
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated as an API', category=UserWarning)
+
+# default_scope -> task; mmdet's and mmseg's default_runtime.py set the scope
+TASKS = {'mmdet': 'det', 'mmseg': 'seg'}
+
+
+class ConfigError(ValueError):
+    """A config (or a command-line option applied to it) that cannot be run, with what to do."""
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Reads ``path`` and merges ``cfg_options`` (``--cfg-options key=value ...``) into it.
+
+    Raises:
+        FileNotFoundError: ``path`` (or a base it inherits) does not exist.
+        ConfigError: the file or an option does not parse or merge (MMEngine's message).
+    """
+    try:
+        cfg = Config.fromfile(path)
+    except SyntaxError as error:
+        where = osp.normpath(_file_being_read(error) or path) + (f', line {error.lineno}' if error.lineno else '')
+        raise ConfigError(f'{where}: {error.msg}. Fix the syntax there') from None
+    except (TypeError, KeyError, AttributeError, ValueError) as error:
+        raise ConfigError(f'{path}: {error}') from None
+    if cfg_options:
+        try:
+            cfg.merge_from_dict(cfg_options)
+        except (TypeError, KeyError, AttributeError, ValueError) as error:
+            raise ConfigError(f'--cfg-options {cfg_options}: {error}') from None
+    return cfg
+
+
+def _file_being_read(error: BaseException) -> Optional[str]:
+    """The config file MMEngine was reading when it raised ``error``: its parser reports a base
+    file's syntax error without the file's name (``<unknown>``)."""
+    name = getattr(error, 'filename', None)
+    if name and not name.startswith('<'):
+        return name
+    traceback, found = error.__traceback__, None
+    while traceback is not None:  # the innermost frame of mmengine's Config holding a file name
+        frame = traceback.tb_frame
+        if isinstance(frame.f_locals.get('filename'), str) and 'mmengine' in frame.f_code.co_filename:
+            found = frame.f_locals['filename']
+        traceback = traceback.tb_next
+    return found
+
+
+def task_of(cfg: Config) -> str:
+    """``'det'`` for an mmdet config, ``'seg'`` for an mmseg config.
+
+    Raises:
+        ConfigError: the config's ``default_scope`` is neither.
+    """
+    scope = cfg.get('default_scope')
+    if scope not in TASKS:
+        raise ConfigError(
+            f'{cfg.filename}: default_scope is {scope!r}, but these tools run detection configs '
+            "(default_scope='mmdet') and segmentation configs (default_scope='mmseg'); inherit "
+            "mmdet's or mmseg's _base_/default_runtime.py, or set default_scope")
+    return TASKS[scope]
+
+
+def registry_of(task: str, name: str):
+    """The registry ``name`` (e.g. ``'DATASETS'``) of the task's library: mmdet or mmseg."""
+    if task == 'det':
+        import mmdet.registry as registries
+    else:
+        import mmseg.registry as registries
+    return getattr(registries, name)
+
+
+def leaf_datasets(node, where: str) -> Iterator[Tuple[str, dict]]:
+    """(config key, config) of every data set under the data set config ``node``, through
+    wrappers such as ``ConcatDataset`` (``datasets``) and ``RepeatDataset`` (``dataset``)."""
+    if not isinstance(node, dict):
+        return
+    if 'datasets' in node:
+        for i, child in enumerate(node['datasets']):
+            yield from leaf_datasets(child, f'{where}.datasets.{i}')
+    elif 'dataset' in node:
+        yield from leaf_datasets(node['dataset'], f'{where}.dataset')
+    else:
+        yield where, node
