@@ -59,8 +59,8 @@ def tool_env(env=None):
 
 
 def make_shapes(root, num_train, num_val, size=64):
-    """The seeded synthetic shapes data of ``tools/make_demo_data.py`` in ``root`` (coco/ and ade/)."""
-    run_tool('make_demo_data.py', '--out-dir', root, '--num-train', num_train, '--num-val', num_val,
+    """The seeded synthetic shapes data of ``tools/misc/make_demo_data.py`` in ``root`` (coco/ and ade/)."""
+    run_tool('misc/make_demo_data.py', '--out-dir', root, '--num-train', num_train, '--num-val', num_val,
              '--size', size, '--overwrite')
     return root
 

@@ -1,7 +1,7 @@
 """Bad input gets a clear error naming the problem, odd but valid input just works, nothing is lost.
 
 Each case runs ``tools/train.py`` or ``tools/test.py`` as a user would, on a
-copy of a tiny synthetic data set (``tools/make_demo_data.py``) with one
+copy of a tiny synthetic data set (``tools/misc/make_demo_data.py``) with one
 fault put into it, and the demo configs shrunk to a few iterations.
 """
 import json

@@ -86,7 +86,7 @@ def test_refuse_overwrite_is_the_one_rule_for_files_and_folders(tmp_path):
 
 def test_make_demo_data_refuses_a_folder_that_holds_files(tmp_path):
     (tmp_path / 'keep.txt').write_text('precious')
-    result = run_tool('make_demo_data.py', '--out-dir', tmp_path, '--num-train', 1, '--num-val', 1,
+    result = run_tool('misc/make_demo_data.py', '--out-dir', tmp_path, '--num-train', 1, '--num-val', 1,
                       check=False)
     assert result.returncode == 1
     assert result.stderr == (f'error: --out-dir {tmp_path} already holds files; pass --overwrite to '

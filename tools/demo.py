@@ -2,7 +2,7 @@
 
 Runs, as a user would, every step as its own command:
 
-1. ``tools/make_demo_data.py``: the seeded "shapes" data set (kept and reused
+1. ``tools/misc/make_demo_data.py``: the seeded "shapes" data set (kept and reused
    when it is already there);
 2. ``tools/train.py`` on ``configs/demo/maskrcnn_swiftformer_xs_shapes.py``
    and ``configs/demo/fpn_swiftformer_xs_shapes.py``, from scratch;
@@ -98,7 +98,7 @@ def main(argv=None):
     if (args.data_dir / 'coco').is_dir() and (args.data_dir / 'ade').is_dir():
         print(f'using the existing demo data in {args.data_dir}')
     else:
-        run(TOOLS / 'make_demo_data.py', '--out-dir', args.data_dir, *(QUICK_DATA if args.quick else []))
+        run(TOOLS / 'misc' / 'make_demo_data.py', '--out-dir', args.data_dir, *(QUICK_DATA if args.quick else []))
     run_dir = args.work_dir / time.strftime('%Y%m%d_%H%M%S')
     results = {name: run_demo(name, spec, args.data_dir.resolve(), run_dir, args.quick)
                for name, spec in DEMOS.items() if args.only in (None, name)}
