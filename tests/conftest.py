@@ -30,7 +30,8 @@ def one_thread():
 
 
 def run_tool(tool, *args, env=None, check=True):
-    """Runs ``tools/<tool>`` as a user would (a .py with this interpreter, a .sh with bash).
+    """Runs ``tools/<tool>`` as a user would (a .py with this interpreter, a .sh with bash);
+    ``tool`` is its path under ``tools/``, e.g. ``'train.py'`` or ``'misc/make_demo_data.py'``.
 
     One OpenMP thread: on a busy 2-core machine torch's default of one thread
     per core makes these tiny runs several times slower. ``PYTHON`` makes the

@@ -423,7 +423,7 @@ def test_visualize_and_export_stop_on_a_checkpoint_of_another_task(data, checkpo
                  '--out-dir', tmp_path / 'drawn')
     assert_clean_error(result, f'{det} does not fit the model; likely a checkpoint of another task or model')
     assert not (tmp_path / 'drawn').exists()  # refused before anything was written
-    result = run('export_onnx.py', 'segmentor', seg_config(data), det, '--out', tmp_path / 'seg.onnx')
+    result = run('deployment/export_onnx.py', 'segmentor', seg_config(data), det, '--out', tmp_path / 'seg.onnx')
     assert_clean_error(result, f'{det} does not fit the model; likely a checkpoint of another task or model')
     assert not (tmp_path / 'seg.onnx').exists()
 

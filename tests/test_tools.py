@@ -8,12 +8,13 @@ from swiftformer_mm import SwiftFormer
 from swiftformer_mm.utils import OutputExistsError, refuse_overwrite
 
 OFFICIAL = DATA_DIR / 'golden' / 'tiny_dense_checkpoint.pth'
+CONVERT = 'model_converters/convert_checkpoint.py'
 TINY_ARCH = dict(depths=[2, 2, 3, 2], widths=[16, 24, 32, 40])
 
 
 def test_convert_checkpoint_writes_a_weights_only_file_that_loads(tmp_path):
     dst = tmp_path / 'converted.pth'
-    run_tool('convert_checkpoint.py', OFFICIAL, dst)
+    run_tool(CONVERT, OFFICIAL, dst)
     converted = torch.load(dst, weights_only=True)
     assert converted['meta']['source_format'] == 'official'
     model = SwiftFormer(arch=TINY_ARCH)
@@ -27,8 +28,8 @@ def test_convert_checkpoint_writes_a_weights_only_file_that_loads(tmp_path):
 
 
 def test_convert_checkpoint_ema_takes_model_ema(tmp_path):
-    run_tool('convert_checkpoint.py', OFFICIAL, tmp_path / 'a.pth')
-    run_tool('convert_checkpoint.py', OFFICIAL, tmp_path / 'b.pth', '--ema')
+    run_tool(CONVERT, OFFICIAL, tmp_path / 'a.pth')
+    run_tool(CONVERT, OFFICIAL, tmp_path / 'b.pth', '--ema')
     plain = torch.load(tmp_path / 'a.pth', weights_only=True)['state_dict']
     ema = torch.load(tmp_path / 'b.pth', weights_only=True)['state_dict']
     assert not torch.equal(plain['stem.0.weight'], ema['stem.0.weight'])
@@ -37,19 +38,19 @@ def test_convert_checkpoint_ema_takes_model_ema(tmp_path):
 def test_convert_checkpoint_never_overwrites_without_flag(tmp_path):
     dst = tmp_path / 'keep.pth'
     dst.write_bytes(b'precious')
-    result = run_tool('convert_checkpoint.py', OFFICIAL, dst, check=False)
+    result = run_tool(CONVERT, OFFICIAL, dst, check=False)
     assert result.returncode != 0 and 'already exists; pass --overwrite' in result.stderr
     assert dst.read_bytes() == b'precious'
 
 
 def test_convert_checkpoint_reports_a_bad_source(tmp_path):
-    result = run_tool('convert_checkpoint.py', tmp_path / 'missing.pth', tmp_path / 'out.pth', check=False)
+    result = run_tool(CONVERT, tmp_path / 'missing.pth', tmp_path / 'out.pth', check=False)
     assert result.returncode != 0 and 'checkpoint file not found' in result.stderr
     assert not (tmp_path / 'out.pth').exists()
 
 
 def test_get_flops_matches_the_paper_classifier_macs():
-    result = run_tool('get_flops.py', '--arch', 'xs', 'l1', '--shape', '64', '96')
+    result = run_tool('analysis_tools/get_flops.py', '--arch', 'xs', 'l1', '--shape', '64', '96')
     rows = {line.split('|')[1].strip(): line.split('|') for line in result.stdout.splitlines()
             if line.startswith('| xs') or line.startswith('| l1')}
     assert rows['xs'][2].strip() == '3,033,792' and rows['l1'][2].strip() == '11,288,592'

@@ -9,7 +9,7 @@ Runs, as a user would, every step as its own command:
 3. ``tools/test.py`` on the final checkpoint: the metrics of the val split;
 4. ``tools/visualize.py --with-gt``: a ground truth | prediction panel for
    every val image;
-5. ``tools/plot_training.py``: training loss and validation metrics (PNG).
+5. ``tools/analysis_tools/plot_training.py``: training loss and validation metrics (PNG).
 
 Each run goes to a new folder ``work_dirs/demo/<timestamp>/`` so nothing of an
 earlier run is overwritten. ``--quick`` shrinks data and schedules to a
@@ -79,7 +79,7 @@ def run_demo(name: str, spec: dict, data_dir: Path, run_dir: Path, quick: bool) 
     run(TOOLS / 'visualize.py', spec['config'], checkpoint, '--with-gt', '--split', 'val', '--out-dir',
         images, '--cfg-options', *options)
     curves = work_dir / 'training_curves.png'
-    run(TOOLS / 'plot_training.py', work_dir, '--out', curves)
+    run(TOOLS / 'analysis_tools' / 'plot_training.py', work_dir, '--out', curves)
     return dict(metrics={k: metrics[k] for k in spec['metrics'] if k in metrics},
                 train_minutes=train_seconds / 60, checkpoint=checkpoint, images=images, curves=curves)
 
