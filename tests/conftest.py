@@ -60,9 +60,10 @@ def tool_env(env=None):
 
 
 def make_shapes(root, num_train, num_val, size=64):
-    """The seeded synthetic shapes data of ``tools/misc/make_demo_data.py`` in ``root`` (coco/ and ade/)."""
-    run_tool('misc/make_demo_data.py', '--out-dir', root, '--num-train', num_train, '--num-val', num_val,
-             '--size', size, '--overwrite')
+    """The seeded synthetic shapes data in ``root`` (coco/ and ade/): the files of
+    ``tools/misc/make_demo_data.py`` (tested in test_tools.py), made in this process."""
+    from swiftformer_mm.data.shapes import make_demo_data
+    make_demo_data(root, num_train, num_val, size, overwrite=True)
     return root
 
 

@@ -1,10 +1,15 @@
 """The command-line tools, run as a user runs them."""
 
+import json
+
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from conftest import DATA_DIR, REPO_ROOT, run_tool
 from swiftformer_mm import SwiftFormer
+from swiftformer_mm.data.shapes import make_demo_data
 from swiftformer_mm.utils import OutputExistsError, refuse_overwrite
 
 OFFICIAL = DATA_DIR / 'golden' / 'tiny_dense_checkpoint.pth'
@@ -83,6 +88,27 @@ def test_refuse_overwrite_is_the_one_rule_for_files_and_folders(tmp_path):
     with pytest.raises(OutputExistsError, match=rf'^{file} is a file, not a folder'):
         refuse_overwrite(file, True, folder=True)
     assert issubclass(OutputExistsError, FileExistsError)
+
+
+def test_make_demo_data_writes_the_seeded_data_set_in_both_layouts(tmp_path):
+    tool, library = tmp_path / 'tool', tmp_path / 'library'
+    result = run_tool('misc/make_demo_data.py', '--out-dir', tool, '--num-train', 3, '--num-val', 2, '--size', 64,
+                      '--seed', 5)
+    make_demo_data(library, num_train=3, num_val=2, size=64, seed=5)
+    files = sorted(p.relative_to(tool).as_posix() for p in tool.rglob('*') if p.is_file())
+    assert files == sorted(p.relative_to(library).as_posix() for p in library.rglob('*') if p.is_file())
+    assert all((tool / f).read_bytes() == (library / f).read_bytes() for f in files)  # same seed, same bytes
+    for coco_split, ade_split, count in (('train', 'training', 3), ('val', 'validation', 2)):
+        coco = json.loads((tool / 'coco' / 'annotations' / f'instances_{coco_split}.json').read_text())
+        assert [c['name'] for c in coco['categories']] == ['circle', 'triangle', 'square']
+        names = [image['file_name'] for image in coco['images']]
+        assert names == [f'{coco_split}_{i:05d}.jpg' for i in range(count)]
+        for name in names:
+            assert (tool / 'coco' / coco_split / name).read_bytes() == \
+                (tool / 'ade' / 'images' / ade_split / name).read_bytes()
+            labels = np.asarray(Image.open(tool / 'ade' / 'annotations' / ade_split / name.replace('.jpg', '.png')))
+            assert labels.shape == (64, 64) and set(np.unique(labels)) <= {1, 2, 3, 4}
+        assert f'{coco_split}: {count} images, {len(coco["annotations"])} instances' in result.stdout
 
 
 def test_make_demo_data_refuses_a_folder_that_holds_files(tmp_path):
