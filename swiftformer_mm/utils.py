@@ -1,6 +1,5 @@
 """Helpers shared by the library's command lines that need only the standard library
-(``swiftformer_mm.cli`` imports mmcv; ``swiftformer_mm.benchmark`` must not;
-``tools/make_demo_data.py`` loads this file alone, without the package's torch)."""
+(``swiftformer_mm.cli`` imports mmcv; ``swiftformer_mm.benchmark`` must not)."""
 import argparse
 import os
 from typing import Tuple

@@ -30,7 +30,8 @@ def one_thread():
 
 
 def run_tool(tool, *args, env=None, check=True):
-    """Runs ``tools/<tool>`` as a user would (a .py with this interpreter, a .sh with bash).
+    """Runs ``tools/<tool>`` as a user would (a .py with this interpreter, a .sh with bash);
+    ``tool`` is its path under ``tools/``, e.g. ``'train.py'`` or ``'misc/make_demo_data.py'``.
 
     One OpenMP thread: on a busy 2-core machine torch's default of one thread
     per core makes these tiny runs several times slower. ``PYTHON`` makes the
@@ -59,9 +60,10 @@ def tool_env(env=None):
 
 
 def make_shapes(root, num_train, num_val, size=64):
-    """The seeded synthetic shapes data of ``tools/make_demo_data.py`` in ``root`` (coco/ and ade/)."""
-    run_tool('make_demo_data.py', '--out-dir', root, '--num-train', num_train, '--num-val', num_val,
-             '--size', size, '--overwrite')
+    """The seeded synthetic shapes data in ``root`` (coco/ and ade/): the files of
+    ``tools/misc/make_demo_data.py`` (tested in test_tools.py), made in this process."""
+    from swiftformer_mm.data.shapes import make_demo_data
+    make_demo_data(root, num_train, num_val, size, overwrite=True)
     return root
 
 

@@ -1,7 +1,7 @@
 """Bad input gets a clear error naming the problem, odd but valid input just works, nothing is lost.
 
 Each case runs ``tools/train.py`` or ``tools/test.py`` as a user would, on a
-copy of a tiny synthetic data set (``tools/make_demo_data.py``) with one
+copy of a tiny synthetic data set (``tools/misc/make_demo_data.py``) with one
 fault put into it, and the demo configs shrunk to a few iterations.
 """
 import json
@@ -423,7 +423,7 @@ def test_visualize_and_export_stop_on_a_checkpoint_of_another_task(data, checkpo
                  '--out-dir', tmp_path / 'drawn')
     assert_clean_error(result, f'{det} does not fit the model; likely a checkpoint of another task or model')
     assert not (tmp_path / 'drawn').exists()  # refused before anything was written
-    result = run('export_onnx.py', 'segmentor', seg_config(data), det, '--out', tmp_path / 'seg.onnx')
+    result = run('deployment/export_onnx.py', 'segmentor', seg_config(data), det, '--out', tmp_path / 'seg.onnx')
     assert_clean_error(result, f'{det} does not fit the model; likely a checkpoint of another task or model')
     assert not (tmp_path / 'seg.onnx').exists()
 

@@ -1,4 +1,4 @@
-"""``tools/benchmark.py`` and ``swiftformer_mm.benchmark``: every row, mode and output.
+"""``tools/analysis_tools/benchmark.py`` and ``swiftformer_mm.benchmark``: every row, mode and output.
 
 The figures themselves depend on the machine and belong to the benchmark's
 output, not to assertions; these tests check that every model is timed in
@@ -82,7 +82,7 @@ def check_rows(report, passes=('latency', 'throughput', 'train')):
 def test_tool_times_every_row_and_writes_json_and_png(tmp_path):
     out, png = tmp_path / 'bench.json', tmp_path / 'bench.png'
     env = tool_env({'PYTHONPATH': os.pathsep.join([str(REPO_ROOT), os.environ.get('PYTHONPATH', '')])})
-    result = subprocess.run(tool_command('benchmark.py', *TINY, '--out-json', out, '--out-png', png),
+    result = subprocess.run(tool_command('analysis_tools/benchmark.py', *TINY, '--out-json', out, '--out-png', png),
                             capture_output=True, text=True, cwd=REPO_ROOT, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())

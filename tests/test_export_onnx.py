@@ -32,7 +32,7 @@ model = dict(
 
 
 def run_export(*args, check=True):
-    return run_tool('export_onnx.py', *args, check=check)
+    return run_tool('deployment/export_onnx.py', *args, check=check)
 
 
 def printed_differences(stdout):

@@ -1,19 +1,25 @@
 """The command-line tools, run as a user runs them."""
 
+import json
+
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from conftest import DATA_DIR, REPO_ROOT, run_tool
 from swiftformer_mm import SwiftFormer
+from swiftformer_mm.data.shapes import make_demo_data
 from swiftformer_mm.utils import OutputExistsError, refuse_overwrite
 
 OFFICIAL = DATA_DIR / 'golden' / 'tiny_dense_checkpoint.pth'
+CONVERT = 'model_converters/convert_checkpoint.py'
 TINY_ARCH = dict(depths=[2, 2, 3, 2], widths=[16, 24, 32, 40])
 
 
 def test_convert_checkpoint_writes_a_weights_only_file_that_loads(tmp_path):
     dst = tmp_path / 'converted.pth'
-    run_tool('convert_checkpoint.py', OFFICIAL, dst)
+    run_tool(CONVERT, OFFICIAL, dst)
     converted = torch.load(dst, weights_only=True)
     assert converted['meta']['source_format'] == 'official'
     model = SwiftFormer(arch=TINY_ARCH)
@@ -27,8 +33,8 @@ def test_convert_checkpoint_writes_a_weights_only_file_that_loads(tmp_path):
 
 
 def test_convert_checkpoint_ema_takes_model_ema(tmp_path):
-    run_tool('convert_checkpoint.py', OFFICIAL, tmp_path / 'a.pth')
-    run_tool('convert_checkpoint.py', OFFICIAL, tmp_path / 'b.pth', '--ema')
+    run_tool(CONVERT, OFFICIAL, tmp_path / 'a.pth')
+    run_tool(CONVERT, OFFICIAL, tmp_path / 'b.pth', '--ema')
     plain = torch.load(tmp_path / 'a.pth', weights_only=True)['state_dict']
     ema = torch.load(tmp_path / 'b.pth', weights_only=True)['state_dict']
     assert not torch.equal(plain['stem.0.weight'], ema['stem.0.weight'])
@@ -37,19 +43,19 @@ def test_convert_checkpoint_ema_takes_model_ema(tmp_path):
 def test_convert_checkpoint_never_overwrites_without_flag(tmp_path):
     dst = tmp_path / 'keep.pth'
     dst.write_bytes(b'precious')
-    result = run_tool('convert_checkpoint.py', OFFICIAL, dst, check=False)
+    result = run_tool(CONVERT, OFFICIAL, dst, check=False)
     assert result.returncode != 0 and 'already exists; pass --overwrite' in result.stderr
     assert dst.read_bytes() == b'precious'
 
 
 def test_convert_checkpoint_reports_a_bad_source(tmp_path):
-    result = run_tool('convert_checkpoint.py', tmp_path / 'missing.pth', tmp_path / 'out.pth', check=False)
+    result = run_tool(CONVERT, tmp_path / 'missing.pth', tmp_path / 'out.pth', check=False)
     assert result.returncode != 0 and 'checkpoint file not found' in result.stderr
     assert not (tmp_path / 'out.pth').exists()
 
 
 def test_get_flops_matches_the_paper_classifier_macs():
-    result = run_tool('get_flops.py', '--arch', 'xs', 'l1', '--shape', '64', '96')
+    result = run_tool('analysis_tools/get_flops.py', '--arch', 'xs', 'l1', '--shape', '64', '96')
     rows = {line.split('|')[1].strip(): line.split('|') for line in result.stdout.splitlines()
             if line.startswith('| xs') or line.startswith('| l1')}
     assert rows['xs'][2].strip() == '3,033,792' and rows['l1'][2].strip() == '11,288,592'
@@ -84,9 +90,30 @@ def test_refuse_overwrite_is_the_one_rule_for_files_and_folders(tmp_path):
     assert issubclass(OutputExistsError, FileExistsError)
 
 
+def test_make_demo_data_writes_the_seeded_data_set_in_both_layouts(tmp_path):
+    tool, library = tmp_path / 'tool', tmp_path / 'library'
+    result = run_tool('misc/make_demo_data.py', '--out-dir', tool, '--num-train', 3, '--num-val', 2, '--size', 64,
+                      '--seed', 5)
+    make_demo_data(library, num_train=3, num_val=2, size=64, seed=5)
+    files = sorted(p.relative_to(tool).as_posix() for p in tool.rglob('*') if p.is_file())
+    assert files == sorted(p.relative_to(library).as_posix() for p in library.rglob('*') if p.is_file())
+    assert all((tool / f).read_bytes() == (library / f).read_bytes() for f in files)  # same seed, same bytes
+    for coco_split, ade_split, count in (('train', 'training', 3), ('val', 'validation', 2)):
+        coco = json.loads((tool / 'coco' / 'annotations' / f'instances_{coco_split}.json').read_text())
+        assert [c['name'] for c in coco['categories']] == ['circle', 'triangle', 'square']
+        names = [image['file_name'] for image in coco['images']]
+        assert names == [f'{coco_split}_{i:05d}.jpg' for i in range(count)]
+        for name in names:
+            assert (tool / 'coco' / coco_split / name).read_bytes() == \
+                (tool / 'ade' / 'images' / ade_split / name).read_bytes()
+            labels = np.asarray(Image.open(tool / 'ade' / 'annotations' / ade_split / name.replace('.jpg', '.png')))
+            assert labels.shape == (64, 64) and set(np.unique(labels)) <= {1, 2, 3, 4}
+        assert f'{coco_split}: {count} images, {len(coco["annotations"])} instances' in result.stdout
+
+
 def test_make_demo_data_refuses_a_folder_that_holds_files(tmp_path):
     (tmp_path / 'keep.txt').write_text('precious')
-    result = run_tool('make_demo_data.py', '--out-dir', tmp_path, '--num-train', 1, '--num-val', 1,
+    result = run_tool('misc/make_demo_data.py', '--out-dir', tmp_path, '--num-train', 1, '--num-val', 1,
                       check=False)
     assert result.returncode == 1
     assert result.stderr == (f'error: --out-dir {tmp_path} already holds files; pass --overwrite to '

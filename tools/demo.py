@@ -2,14 +2,14 @@
 
 Runs, as a user would, every step as its own command:
 
-1. ``tools/make_demo_data.py``: the seeded "shapes" data set (kept and reused
+1. ``tools/misc/make_demo_data.py``: the seeded "shapes" data set (kept and reused
    when it is already there);
 2. ``tools/train.py`` on ``configs/demo/maskrcnn_swiftformer_xs_shapes.py``
    and ``configs/demo/fpn_swiftformer_xs_shapes.py``, from scratch;
 3. ``tools/test.py`` on the final checkpoint: the metrics of the val split;
 4. ``tools/visualize.py --with-gt``: a ground truth | prediction panel for
    every val image;
-5. ``tools/plot_training.py``: training loss and validation metrics (PNG).
+5. ``tools/analysis_tools/plot_training.py``: training loss and validation metrics (PNG).
 
 Each run goes to a new folder ``work_dirs/demo/<timestamp>/`` so nothing of an
 earlier run is overwritten. ``--quick`` shrinks data and schedules to a
@@ -79,7 +79,7 @@ def run_demo(name: str, spec: dict, data_dir: Path, run_dir: Path, quick: bool) 
     run(TOOLS / 'visualize.py', spec['config'], checkpoint, '--with-gt', '--split', 'val', '--out-dir',
         images, '--cfg-options', *options)
     curves = work_dir / 'training_curves.png'
-    run(TOOLS / 'plot_training.py', work_dir, '--out', curves)
+    run(TOOLS / 'analysis_tools' / 'plot_training.py', work_dir, '--out', curves)
     return dict(metrics={k: metrics[k] for k in spec['metrics'] if k in metrics},
                 train_minutes=train_seconds / 60, checkpoint=checkpoint, images=images, curves=curves)
 
@@ -98,7 +98,7 @@ def main(argv=None):
     if (args.data_dir / 'coco').is_dir() and (args.data_dir / 'ade').is_dir():
         print(f'using the existing demo data in {args.data_dir}')
     else:
-        run(TOOLS / 'make_demo_data.py', '--out-dir', args.data_dir, *(QUICK_DATA if args.quick else []))
+        run(TOOLS / 'misc' / 'make_demo_data.py', '--out-dir', args.data_dir, *(QUICK_DATA if args.quick else []))
     run_dir = args.work_dir / time.strftime('%Y%m%d_%H%M%S')
     results = {name: run_demo(name, spec, args.data_dir.resolve(), run_dir, args.quick)
                for name, spec in DEMOS.items() if args.only in (None, name)}

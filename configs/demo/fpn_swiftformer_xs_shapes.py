@@ -1,5 +1,5 @@
 # Demo: Semantic FPN with SwiftFormer-XS trained from scratch on the synthetic
-# "shapes" data of tools/make_demo_data.py (ADE20K-style folders), sized to
+# "shapes" data of tools/misc/make_demo_data.py (ADE20K-style folders), sized to
 # train in minutes on a 2-core CPU. Not a paper recipe (see
 # ../fpn_swiftformer_*_ade20k.py): the neck and head are narrower, there are
 # no pretrained weights (nothing can be downloaded on such machines), and the

@@ -1,5 +1,5 @@
 # Demo: Mask R-CNN with SwiftFormer-XS trained from scratch on the synthetic
-# "shapes" data of tools/make_demo_data.py, sized to train in minutes on a
+# "shapes" data of tools/misc/make_demo_data.py, sized to train in minutes on a
 # 2-core CPU. Not a paper recipe (see ../maskrcnn_swiftformer_*_coco.py): the
 # neck and heads are narrower than Mask R-CNN's defaults and there are no
 # pretrained weights, which cannot be downloaded on such machines.

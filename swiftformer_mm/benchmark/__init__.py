@@ -1,4 +1,4 @@
-"""Speed of the SwiftFormer backbone next to its peers; ``tools/benchmark.py`` is its command line.
+"""Speed of the SwiftFormer backbone next to its peers; ``tools/analysis_tools/benchmark.py`` is its command line.
 
 Modules: ``candidates`` (this project's forms), ``peers`` (HF, timm,
 ResNet-50), ``timing`` and ``memory`` (what one call costs), ``measure``

@@ -1,4 +1,4 @@
-"""The command line: ``main(argv)``, behind ``tools/benchmark.py``."""
+"""The command line: ``main(argv)``, behind ``tools/analysis_tools/benchmark.py``."""
 import argparse
 import shlex
 import sys
@@ -55,7 +55,7 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog='tools/benchmark.py', description=DESCRIPTION, epilog=EPILOG,
+    parser = argparse.ArgumentParser(prog='tools/analysis_tools/benchmark.py', description=DESCRIPTION, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--mode', default='table', choices=MODES, help='what to measure (default: table)')
     parser.add_argument('--arch', nargs='+', default=['l1'], choices=sorted(SwiftFormer.arch_settings),

@@ -1,7 +1,7 @@
 """ONNX export of the SwiftFormer backbone and of mmseg segmentors built on it.
 
-``tools/export_onnx.py`` is the command line; ``onnxruntime_forward`` times
-a backbone under onnxruntime (``tools/benchmark.py``).
+``tools/deployment/export_onnx.py`` is the command line; ``onnxruntime_forward`` times
+a backbone under onnxruntime (``tools/analysis_tools/benchmark.py``).
 """
 from .backbone import backbone_exportable
 from .graph import IMAGE_AXES, OPSET, Exportable, export_onnx

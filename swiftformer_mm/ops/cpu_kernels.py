@@ -1,6 +1,6 @@
 """The deploy form's CPU kernels: channels-last memory, chunked MLPs, in-place arithmetic.
 
-On a CPU these pay (see ``tools/benchmark.py``); on a GPU they would cost
+On a CPU these pay (see ``tools/analysis_tools/benchmark.py``); on a GPU they would cost
 (hundreds of small matrix products, full-fp32 GEMMs instead of cuDNN), so
 the deploy form takes them only when :func:`applies`. Each computes exactly
 what the plain path of its deploy block computes, up to float rounding.

@@ -8,7 +8,7 @@ which it was measured.
 
 Example::
 
-    python tools/plot_training.py work_dirs/maskrcnn_swiftformer_l1_coco --out curves.png
+    python tools/analysis_tools/plot_training.py work_dirs/maskrcnn_swiftformer_l1_coco --out curves.png
 """
 import argparse
 import json

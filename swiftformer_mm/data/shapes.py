@@ -1,4 +1,4 @@
-"""Generate the small synthetic "shapes" dataset used by the CPU demos.
+"""The synthetic "shapes" data set of the CPU demos, in COCO and ADE20K-style layouts.
 
 Each image shows 0-4 filled shapes of three classes (circle, triangle,
 square) on a smooth, muted background texture that differs per image (a
@@ -11,7 +11,7 @@ follow the outline. Shapes may overlap; later ones occlude earlier ones.
 Instances whose visible area falls below 30% of their full area (or below
 64 px) are removed from the layout before the image is drawn, so every shape
 visible in an image is annotated. Images whose index is a multiple of
-``EMPTY_IMAGE_EVERY`` (including the first training image) are
+:data:`EMPTY_IMAGE_EVERY` (including the first training image) are
 background-only.
 
 Both formats are written from the same pixels::
@@ -24,62 +24,49 @@ Both formats are written from the same pixels::
 
 Label conventions:
 
-* COCO (mmdet): categories 1=circle, 2=triangle, 3=square (``CLASSES`` in
-  that order). Segmentations are COCO RLE (``counts`` as str) of each
+* COCO (mmdet): categories 1=circle, 2=triangle, 3=square (:data:`CLASSES`
+  in that order). Segmentations are COCO RLE (``counts`` as str) of each
   instance's *visible* mask; ``area`` is its pixel count and ``bbox`` is
   ``[x, y, w, h]`` tight around it; ``iscrowd`` is 0.
 * ADE20K-style (mmseg): single-channel uint8 PNGs with 1=background,
   2=circle, 3=triangle, 4=square; 0 is never used. Load them with
-  ``reduce_zero_label=True`` so mmseg sees four classes,
-  ``SEG_CLASSES`` = (background, circle, triangle, square) = 0..3, and
-  nothing is ignored. Use mmseg's ``BaseSegDataset`` with
-  ``img_suffix='.jpg'``, ``seg_map_suffix='.png'`` and
-  ``metainfo=dict(classes=SEG_CLASSES)``: the ``ADE20KDataset`` class
-  rejects class names outside its own 150. The demo configs in
-  ``configs/demo/`` do this and choose the colours the results are drawn in.
+  ``reduce_zero_label=True`` so mmseg sees four classes, :data:`SEG_CLASSES`
+  = (background, circle, triangle, square) = 0..3, and nothing is ignored.
+  Use mmseg's ``BaseSegDataset`` with ``img_suffix='.jpg'``,
+  ``seg_map_suffix='.png'`` and ``metainfo=dict(classes=SEG_CLASSES)``: the
+  ``ADE20KDataset`` class rejects class names outside its own 150. The demo
+  configs in ``configs/demo/`` do this and choose the colours the results
+  are drawn in.
 
 Generation is deterministic: image ``i`` of a split is drawn from
 ``numpy.random.default_rng([seed, split_index, i])``, so the same arguments
-give byte-identical files.
+give byte-identical files. ``tools/misc/make_demo_data.py`` is the command line.
 
-Usage::
-
-    python tools/make_demo_data.py --out-dir data/shapes [--num-train 400]
-        [--num-val 50] [--size 160] [--seed 0] [--overwrite]
+Example:
+    >>> from swiftformer_mm.data.shapes import make_demo_data
+    >>> summary = make_demo_data('data/shapes', num_train=8, num_val=4, size=64)
+    >>> summary['val']['images']
+    4
 """
-import argparse
 import colorsys
-import importlib.util
 import io
 import json
 import math
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import List, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw
 from pycocotools import mask as mask_utils
 
-
-def _package_utils():
-    """``swiftformer_mm/utils.py`` (standard library only) loaded alone: importing it through
-    the package would import torch and mmengine, seconds this numpy script does not need."""
-    path = Path(__file__).resolve().parents[1] / 'swiftformer_mm' / 'utils.py'
-    spec = importlib.util.spec_from_file_location('swiftformer_mm_utils', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-refuse_overwrite = _package_utils().refuse_overwrite  # the rule of every tool that writes
+from ..utils import refuse_overwrite
 
 CLASSES = ('circle', 'triangle', 'square')
 SEG_CLASSES = ('background', ) + CLASSES
 
-# Fill hue (degrees) of each class; a shape's hue is jittered around it.
-CLASS_HUES = (0.0, 120.0, 240.0)
+CLASS_HUES = (0.0, 120.0, 240.0)  # fill hue (degrees) of each class; a shape's hue is jittered around it
 HUE_JITTER = 40.0
 MAX_OBJECTS = 4
 SIZE_RANGE = (0.20, 0.45)  # circumscribed diameter, fraction of the side
@@ -89,8 +76,7 @@ EMPTY_IMAGE_EVERY = 25
 JPEG_QUALITY = 95
 MIN_IMAGE_SIZE = 64
 
-# (COCO folder name, ADE folder name); the position seeds the split's images.
-SPLITS = (('train', 'training'), ('val', 'validation'))
+SPLITS = (('train', 'training'), ('val', 'validation'))  # (COCO, ADE folder); the position seeds the split
 
 
 @dataclass
@@ -98,22 +84,22 @@ class Shape:
     """One object of the layout.
 
     Attributes:
-        label: Index into ``CLASSES``.
-        mask: Boolean (H, W) mask of the full, unoccluded shape.
-        colour: Mean RGB fill colour in 0..255.
+        label (int): Index into :data:`CLASSES`.
+        mask (np.ndarray): Boolean (H, W) mask of the full, unoccluded shape.
+        colour (np.ndarray): Mean RGB fill colour in 0..255.
     """
     label: int
     mask: np.ndarray
     colour: np.ndarray
 
 
-def _hsv_colour(hue_deg, saturation, value):
-    """Return an RGB colour in 0..255 as a float array."""
+def _hsv_colour(hue_deg: float, saturation: float, value: float) -> np.ndarray:
+    """An RGB colour in 0..255 as a float array."""
     rgb = colorsys.hsv_to_rgb((hue_deg % 360.0) / 360.0, saturation, value)
     return np.array(rgb, dtype=np.float32) * 255.0
 
 
-def _smooth_noise(rng, size):
+def _smooth_noise(rng: np.random.Generator, size: int) -> np.ndarray:
     """Low-frequency noise in [0, 1]: a coarse random grid, upsampled."""
     cells = int(rng.integers(2, 6))
     grid = rng.random((cells, cells)).astype(np.float32)
@@ -121,49 +107,44 @@ def _smooth_noise(rng, size):
     return np.clip(np.asarray(field), 0.0, 1.0)
 
 
-def _background(rng, size):
-    """Muted texture: two dull colours blended by noise, gradient, stripes."""
+def _background(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Muted texture: two dull colours blended by noise, gradient and stripes."""
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
     angle = rng.uniform(0, 2 * math.pi)
     along = xx * math.cos(angle) + yy * math.sin(angle)
     periods = rng.uniform(2.0, 8.0)
-    stripes = 0.5 + 0.5 * np.sin(2 * math.pi * periods * along +
-                                 rng.uniform(0, 2 * math.pi))
+    stripes = 0.5 + 0.5 * np.sin(2 * math.pi * periods * along + rng.uniform(0, 2 * math.pi))
     gradient = along - along.min()
     gradient /= gradient.max()
     weights = rng.dirichlet((1.0, 1.0, 1.0))
-    blend = (weights[0] * _smooth_noise(rng, size) + weights[1] * gradient +
-             weights[2] * stripes)
+    blend = weights[0] * _smooth_noise(rng, size) + weights[1] * gradient + weights[2] * stripes
     blend = (blend - blend.min()) / max(float(np.ptp(blend)), 1e-6)
 
-    low, high = (
-        _hsv_colour(rng.uniform(0, 360), rng.uniform(0.0, 0.25),
-                    rng.uniform(0.25, 0.8)) for _ in range(2))
+    low, high = (_hsv_colour(rng.uniform(0, 360), rng.uniform(0.0, 0.25), rng.uniform(0.25, 0.8))
+                 for _ in range(2))
     image = low + blend[..., None] * (high - low)
     return image + rng.normal(0.0, 3.0, image.shape)
 
 
-def _shape_mask(rng, label, size):
-    """Rasterise one randomly placed shape of class ``label``."""
+def _shape_mask(rng: np.random.Generator, label: int, size: int) -> np.ndarray:
+    """Rasterises one randomly placed shape of class ``label``."""
     radius = rng.uniform(*SIZE_RANGE) * size / 2
     cx, cy = rng.uniform(radius, size - radius, 2)
     canvas = Image.new('L', (size, size), 0)
     draw = ImageDraw.Draw(canvas)
     if CLASSES[label] == 'circle':
-        draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius),
-                     fill=1)
+        draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=1)
     else:
         corners = 3 if CLASSES[label] == 'triangle' else 4
         start = rng.uniform(0, 2 * math.pi)
         points = [(cx + radius * math.cos(start + 2 * math.pi * k / corners),
-                   cy + radius * math.sin(start + 2 * math.pi * k / corners))
-                  for k in range(corners)]
+                   cy + radius * math.sin(start + 2 * math.pi * k / corners)) for k in range(corners)]
         draw.polygon(points, fill=1)
     return np.asarray(canvas, dtype=bool)
 
 
-def _random_shape(rng, size):
-    """Draw a class, its mask and a fill colour around the class hue."""
+def _random_shape(rng: np.random.Generator, size: int) -> Shape:
+    """Draws a class, its mask and a fill colour around the class hue."""
     label = int(rng.integers(len(CLASSES)))
     mask = _shape_mask(rng, label, size)
     hue = CLASS_HUES[label] + rng.uniform(-HUE_JITTER, HUE_JITTER)
@@ -171,8 +152,8 @@ def _random_shape(rng, size):
     return Shape(label, mask, colour)
 
 
-def _visible_masks(shapes):
-    """Masks of what remains of each shape once later shapes are drawn."""
+def _visible_masks(shapes: List[Shape]) -> List[np.ndarray]:
+    """Masks of what remains of each shape once the later shapes are drawn."""
     if not shapes:
         return []
     owner = np.full(shapes[0].mask.shape, -1)
@@ -181,11 +162,11 @@ def _visible_masks(shapes):
     return [owner == index for index in range(len(shapes))]
 
 
-def _drop_occluded(shapes):
-    """Remove the most hidden shape until every shape is visible enough.
+def _drop_occluded(shapes: List[Shape]) -> Tuple[List[Shape], List[np.ndarray]]:
+    """Removes the most hidden shape until every shape is visible enough.
 
-    Removing a shape only uncovers others, so this terminates with every
-    remaining shape passing the visibility thresholds.
+    Removing a shape only uncovers others, so this ends with every remaining
+    shape passing the visibility thresholds.
 
     Returns:
         tuple: The kept shapes (in drawing order) and their visible masks.
@@ -195,18 +176,14 @@ def _drop_occluded(shapes):
         visible = _visible_masks(shapes)
         shown = [int(mask.sum()) for mask in visible]
         full = [int(shape.mask.sum()) for shape in shapes]
-        failing = [
-            i for i in range(len(shapes))
-            if shown[i] < max(MIN_VISIBLE_PIXELS,
-                              MIN_VISIBLE_FRACTION * full[i])
-        ]
+        failing = [i for i in range(len(shapes)) if shown[i] < max(MIN_VISIBLE_PIXELS, MIN_VISIBLE_FRACTION * full[i])]
         if not failing:
             return shapes, visible
         del shapes[min(failing, key=lambda i: shown[i] / full[i])]
 
 
-def _render(rng, size, shapes):
-    """Paint the shapes, in order, over a fresh background texture."""
+def _render(rng: np.random.Generator, size: int, shapes: List[Shape]) -> np.ndarray:
+    """Paints the shapes, in order, over a fresh background texture."""
     image = _background(rng, size)
     for shape in shapes:
         fill = shape.colour + rng.normal(0.0, 6.0, image.shape)
@@ -214,29 +191,27 @@ def _render(rng, size, shapes):
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
 
-def make_sample(seed, split_index, index, size):
-    """Generate one image with its annotations.
+def make_sample(seed: int, split_index: int, index: int, size: int) -> Tuple[np.ndarray, List[int], List[np.ndarray]]:
+    """Generates one image with its annotations.
 
     Args:
-        seed (int): Dataset seed.
-        split_index (int): Position of the split in ``SPLITS``.
+        seed (int): Data set seed.
+        split_index (int): Position of the split in :data:`SPLITS`.
         index (int): Image index within the split.
         size (int): Image side in pixels.
 
     Returns:
         tuple: The (size, size, 3) uint8 RGB image, the kept shapes'
-        ``CLASSES`` indices and their visible boolean masks.
+        :data:`CLASSES` indices and their visible boolean masks.
     """
     rng = np.random.default_rng([seed, split_index, index])
-    num_shapes = 0 if index % EMPTY_IMAGE_EVERY == 0 else int(
-        rng.integers(1, MAX_OBJECTS + 1))
-    shapes, visible = _drop_occluded(
-        [_random_shape(rng, size) for _ in range(num_shapes)])
+    num_shapes = 0 if index % EMPTY_IMAGE_EVERY == 0 else int(rng.integers(1, MAX_OBJECTS + 1))
+    shapes, visible = _drop_occluded([_random_shape(rng, size) for _ in range(num_shapes)])
     image = _render(rng, size, shapes)
     return image, [shape.label for shape in shapes], visible
 
 
-def semantic_label(labels, masks, size):
+def semantic_label(labels: List[int], masks: List[np.ndarray], size: int) -> np.ndarray:
     """ADE20K-style label map: 1 = background, 2 + class index elsewhere."""
     seg = np.ones((size, size), dtype=np.uint8)
     for label, mask in zip(labels, masks):
@@ -244,8 +219,8 @@ def semantic_label(labels, masks, size):
     return seg
 
 
-def coco_annotation(ann_id, image_id, label, mask):
-    """COCO annotation dict for one visible instance mask."""
+def coco_annotation(ann_id: int, image_id: int, label: int, mask: np.ndarray) -> dict:
+    """The COCO annotation of one visible instance mask."""
     rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
     rle['counts'] = rle['counts'].decode('ascii')
     ys, xs = np.nonzero(mask)
@@ -261,17 +236,16 @@ def coco_annotation(ann_id, image_id, label, mask):
     }
 
 
-def _jpeg_bytes(image):
+def _jpeg_bytes(image: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format='JPEG', quality=JPEG_QUALITY)
     return buffer.getvalue()
 
 
-def _write_split(out_dir, split_index, num_images, size, seed):
-    """Write one split in both layouts; return its COCO dict."""
+def _write_split(out_dir: Path, split_index: int, num_images: int, size: int, seed: int) -> dict:
+    """Writes one split in both layouts; returns its COCO dict."""
     coco_name, ade_name = SPLITS[split_index]
-    image_dirs = (out_dir / 'coco' / coco_name,
-                  out_dir / 'ade' / 'images' / ade_name)
+    image_dirs = (out_dir / 'coco' / coco_name, out_dir / 'ade' / 'images' / ade_name)
     label_dir = out_dir / 'ade' / 'annotations' / ade_name
     for folder in image_dirs + (label_dir, ):
         folder.mkdir(parents=True, exist_ok=True)
@@ -283,39 +257,24 @@ def _write_split(out_dir, split_index, num_images, size, seed):
         jpeg = _jpeg_bytes(image)
         for folder in image_dirs:
             (folder / f'{stem}.jpg').write_bytes(jpeg)
-        Image.fromarray(semantic_label(labels, masks, size)).save(
-            label_dir / f'{stem}.png')
+        Image.fromarray(semantic_label(labels, masks, size)).save(label_dir / f'{stem}.png')
 
         image_id = index + 1
-        images.append({
-            'id': image_id,
-            'file_name': f'{stem}.jpg',
-            'width': size,
-            'height': size,
-        })
+        images.append({'id': image_id, 'file_name': f'{stem}.jpg', 'width': size, 'height': size})
         for label, mask in zip(labels, masks):
-            annotations.append(
-                coco_annotation(len(annotations) + 1, image_id, label, mask))
+            annotations.append(coco_annotation(len(annotations) + 1, image_id, label, mask))
 
     return {
-        'info': {
-            'description': f'synthetic shapes, {coco_name} split, seed {seed}'
-        },
+        'info': {'description': f'synthetic shapes, {coco_name} split, seed {seed}'},
         'images': images,
         'annotations': annotations,
-        'categories': [{
-            'id': i + 1,
-            'name': name,
-            'supercategory': 'shape'
-        } for i, name in enumerate(CLASSES)],
+        'categories': [{'id': i + 1, 'name': name, 'supercategory': 'shape'} for i, name in enumerate(CLASSES)],
     }
 
 
-def _prepare_out_dir(out_dir, overwrite):
-    """Refuse a non-empty ``out_dir`` unless ``overwrite``; then clear it.
-
-    Only the ``coco`` and ``ade`` folders this script writes are removed.
-    """
+def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
+    """Refuses a non-empty ``out_dir`` unless ``overwrite``, then clears the ``coco`` and ``ade``
+    folders this module writes (and nothing else)."""
     refuse_overwrite(out_dir, overwrite, '--out-dir', folder=True)
     if out_dir.exists():
         for name in ('coco', 'ade'):
@@ -323,26 +282,29 @@ def _prepare_out_dir(out_dir, overwrite):
     (out_dir / 'coco' / 'annotations').mkdir(parents=True, exist_ok=True)
 
 
-def make_demo_data(out_dir,
-                   num_train=400,
-                   num_val=50,
-                   size=160,
-                   seed=0,
-                   overwrite=False):
-    """Generate the shapes dataset in COCO and ADE20K-style layouts.
+def make_demo_data(out_dir, num_train: int = 400, num_val: int = 50, size: int = 160, seed: int = 0,
+                   overwrite: bool = False) -> dict:
+    """Generates the shapes data set in COCO and ADE20K-style layouts.
 
     Args:
         out_dir (str | Path): Output folder.
-        num_train (int): Number of training images.
-        num_val (int): Number of validation images.
-        size (int): Side of the square images in pixels (at least 64).
-        seed (int): Seed; equal arguments give byte-identical files.
-        overwrite (bool): Replace the data of a non-empty ``out_dir``
-            instead of raising ``FileExistsError`` (``OutputExistsError``).
+        num_train (int): Number of training images. Defaults to 400.
+        num_val (int): Number of validation images. Defaults to 50.
+        size (int): Side of the square images in pixels, at least
+            :data:`MIN_IMAGE_SIZE`. Defaults to 160.
+        seed (int): Seed; equal arguments give byte-identical files. Defaults to 0.
+        overwrite (bool): Replace the data of a non-empty ``out_dir`` instead
+            of raising. Defaults to False.
 
     Returns:
-        dict: Per split, the number of images and instances and the paths
-        of its COCO annotation file and ADE20K-style image folder.
+        dict: Per split (``'train'``, ``'val'``), the number of images and
+        instances and the paths of its COCO annotation file and
+        ADE20K-style image folder.
+
+    Raises:
+        OutputExistsError: ``out_dir`` holds files and ``overwrite`` is False
+            (a ``FileExistsError``).
+        ValueError: ``size`` is too small or a number of images is negative.
     """
     if size < MIN_IMAGE_SIZE:
         raise ValueError(f'size must be at least {MIN_IMAGE_SIZE}, got {size}')
@@ -355,8 +317,7 @@ def make_demo_data(out_dir,
     for split_index, num_images in enumerate((num_train, num_val)):
         coco_name, ade_name = SPLITS[split_index]
         coco = _write_split(out_dir, split_index, num_images, size, seed)
-        ann_file = (out_dir / 'coco' / 'annotations' /
-                    f'instances_{coco_name}.json')
+        ann_file = out_dir / 'coco' / 'annotations' / f'instances_{coco_name}.json'
         ann_file.write_text(json.dumps(coco))
         summary[coco_name] = {
             'images': len(coco['images']),
@@ -365,37 +326,3 @@ def make_demo_data(out_dir,
             'ade_img_dir': str(out_dir / 'ade' / 'images' / ade_name),
         }
     return summary
-
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Generate the synthetic shapes dataset (COCO instances '
-        'and ADE20K-style semantic labels) for the CPU demos.')
-    parser.add_argument('--out-dir', required=True, help='output folder')
-    parser.add_argument('--num-train', type=int, default=400)
-    parser.add_argument('--num-val', type=int, default=50)
-    parser.add_argument('--size', type=int, default=160, help='image side')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument(
-        '--overwrite',
-        action='store_true',
-        help='replace the data in a non-empty --out-dir')
-    return parser.parse_args(argv)
-
-
-def main(argv=None):
-    args = parse_args(argv)
-    try:
-        summary = make_demo_data(args.out_dir, args.num_train, args.num_val,
-                                 args.size, args.seed, args.overwrite)
-    except (FileExistsError, ValueError) as error:
-        sys.exit(f'error: {error}')
-    for split, info in summary.items():
-        print(f'{split}: {info["images"]} images, {info["instances"]} '
-              f'instances -> {info["coco_ann_file"]}, {info["ade_img_dir"]}')
-    print(f'classes: {", ".join(CLASSES)}; seg classes (reduce_zero_label='
-          f'True): {", ".join(SEG_CLASSES)}')
-
-
-if __name__ == '__main__':
-    main()

@@ -8,7 +8,7 @@ project's; ``--to`` writes another implementation's names instead.
 
 Example::
 
-    python tools/convert_checkpoint.py SwiftFormer_L1.pth checkpoints/swiftformer_l1_in1k.pth
+    python tools/model_converters/convert_checkpoint.py SwiftFormer_L1.pth checkpoints/swiftformer_l1_in1k.pth
 """
 import argparse
 import io

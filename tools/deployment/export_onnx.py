@@ -8,10 +8,10 @@ kept for inspection).
 Examples::
 
     # the backbone: a normalised (B, 3, H, W) image -> stage0..stage3
-    python tools/export_onnx.py backbone --arch l1 --checkpoint SwiftFormer_L1.pth \\
+    python tools/deployment/export_onnx.py backbone --arch l1 --checkpoint SwiftFormer_L1.pth \\
         --out swiftformer_l1.onnx
     # a segmentor of an mmseg config: a BGR 0-255 image -> seg_logits (B, classes, H, W)
-    python tools/export_onnx.py segmentor configs/fpn_swiftformer_l1_ade20k.py iter_40000.pth \\
+    python tools/deployment/export_onnx.py segmentor configs/fpn_swiftformer_l1_ade20k.py iter_40000.pth \\
         --out fpn_l1.onnx --deploy
 """
 import argparse

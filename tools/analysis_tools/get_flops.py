@@ -11,7 +11,7 @@ same way, up to rounding.
 
 Example::
 
-    python tools/get_flops.py --shape 800 1216
+    python tools/analysis_tools/get_flops.py --shape 800 1216
 """
 import argparse
 

@@ -6,7 +6,7 @@ importable (installed, or the repository root on ``PYTHONPATH``).
 
 Example::
 
-    python tools/benchmark.py --arch l1 --sizes 800x1216 512x512 --threads 2 \\
+    python tools/analysis_tools/benchmark.py --arch l1 --sizes 800x1216 512x512 --threads 2 \\
         --out-json work_dirs/benchmark.json --out-png work_dirs/benchmark.png
 """
 from swiftformer_mm.benchmark import main
