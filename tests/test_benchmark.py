@@ -115,9 +115,16 @@ def test_imports_with_torch_mmengine_numpy_only():
     assert 'swiftformer_mm.export' not in loaded  # imported only for the onnxruntime row
 
 
+def block(monkeypatch, *names):
+    """Importing any of the packages ``names`` now raises ImportError, their submodules included
+    (an earlier test may have imported ``mmdet.models``, which Python would reuse)."""
+    for name in names:
+        for loaded in [key for key in sys.modules if key == name or key.startswith(name + '.')] + [name]:
+            monkeypatch.setitem(sys.modules, loaded, None)
+
+
 def test_runs_with_torch_mmengine_numpy_only(monkeypatch, tmp_path, capsys):
-    for name in OPTIONAL + ('swiftformer_mm.cli', ):  # importing any of them now raises ImportError
-        monkeypatch.setitem(sys.modules, name, None)
+    block(monkeypatch, *OPTIONAL, 'swiftformer_mm.cli')
     report = main(TINY + ['--passes', 'latency', '--no-macs', '--out-png', str(tmp_path / 'b.png')])
     rows = check_rows(report, passes=('latency', ))
     assert set(rows) == SF_ROWS
@@ -169,8 +176,8 @@ def test_timm_and_torchvision_peers_are_wired(monkeypatch):
     torchvision = types.ModuleType('torchvision')
     torchvision.models = types.ModuleType('torchvision.models')
     torchvision.models.resnet50 = FakeResNet
-    for name, module in (('timm', timm), ('torchvision', torchvision), ('torchvision.models', torchvision.models),
-                         ('mmdet', None), ('transformers', None), ('onnxruntime', None)):
+    block(monkeypatch, 'timm', 'torchvision', 'mmdet', 'transformers', 'onnxruntime')
+    for name, module in (('timm', timm), ('torchvision', torchvision), ('torchvision.models', torchvision.models)):
         monkeypatch.setitem(sys.modules, name, module)
     report = main(TINY + ['--no-macs'])
     rows = check_rows(report)
@@ -206,7 +213,7 @@ def test_compile_times_the_compiled_forms_and_reports_compile_times(monkeypatch,
         return model
 
     monkeypatch.setattr(torch, 'compile', record_compile)
-    monkeypatch.setitem(sys.modules, 'onnxruntime', None)
+    block(monkeypatch, 'onnxruntime')
     report = main(TINY + ['--compile', '--no-peers'])
     rows = check_rows(report)
     train_form, deploy = rows[(SF, 'train form+compile')], rows[(SF, 'deploy+compile')]
@@ -225,7 +232,7 @@ def test_breakdown_sorts_the_time_of_every_pass_into_kinds(monkeypatch):
                                    'aten::mkldnn_convolution', 'aten::gelu_backward',
                                    'aten::native_batch_norm', 'aten::add_')] == [
         'matrix products', 'matrix products', 'convolutions', 'convolutions', 'GELU', 'batch norm', 'other']
-    monkeypatch.setitem(sys.modules, 'transformers', None)
+    block(monkeypatch, 'transformers')
     report = main(['--mode', 'breakdown', '--profiled-reps', '2', '--passes', 'latency', 'train'] + TINY)
     results = {(r['model'], r['variant'], r['pass']): r for r in report['results']}
     assert set(results) == {(SF, 'train form', 'forward b1'), (SF, 'deploy', 'forward b1'),
@@ -258,7 +265,7 @@ def test_breakdown_puts_gpu_kernels_under_the_aten_op_that_launched_them():
 
 
 def test_cold_heap_times_batch_1_latency_next_to_the_peers(monkeypatch):
-    monkeypatch.setitem(sys.modules, 'mmdet', None)  # keeps the run short: no ResNet-50
+    block(monkeypatch, 'mmdet')  # keeps the run short: no ResNet-50
     report = main(['--mode', 'cold-heap'] + TINY)
     rows = check_rows(report, passes=('latency', ))
     have_hf = HF_ROW in rows
