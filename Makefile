@@ -11,8 +11,10 @@ setup:
 demo: setup
 	$(PYTHON) tools/demo.py
 
+# two workers (pytest-xdist), one test file each: most tests run the tools as single-threaded
+# subprocesses, which leave a second core idle
 test: setup
-	$(PYTHON) -m pytest tests -q -p no:cacheprovider
+	$(PYTHON) -m pytest tests -q -p no:cacheprovider -n 2 --dist loadfile
 
 lint: setup
 	$(PYTHON) -m ruff check .

@@ -1,6 +1,7 @@
 """Shared fixtures and helpers. There is deliberately no ``tests/__init__.py``: the
 mmsegmentation wheel installs a top-level ``tests`` package that would shadow it."""
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -53,10 +54,17 @@ def tool_command(tool, *args):
 
 
 def tool_env(env=None):
-    """The environment :func:`run_tool` runs a tool in, plus ``env``."""
+    """The environment :func:`run_tool` runs a tool in, plus ``env``. ``PORT`` (the launchers'
+    rendezvous port) is a free one, so that launcher runs of parallel test workers never meet."""
     python_path = os.pathsep.join(filter(None, [str(REPO_ROOT / 'tests'), os.environ.get('PYTHONPATH')]))
     return {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHON': sys.executable, 'PYTHONPATH': python_path,
-            **(env or {})}
+            'PORT': str(free_port()), **(env or {})}
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
 
 
 def make_shapes(root, num_train, num_val, size=64):
