@@ -108,7 +108,7 @@ def test_missing_annotation_file_is_named_before_anything_is_built(data, tmp_pat
 
 def test_missing_checkpoint_for_test_is_named(data):
     result = run('test.py', seg_config(data), data / 'nowhere.pth')
-    assert_clean_error(result, f'checkpoint not found: {data / "nowhere.pth"}')
+    assert_clean_error(result, f"checkpoint not found: '{data / 'nowhere.pth'}' (resolved: ")
 
 
 # --- images -----------------------------------------------------------------------------------

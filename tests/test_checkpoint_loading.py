@@ -136,7 +136,7 @@ def test_missing_pretrained_file_says_what_to_do(tmp_path):
 
 
 def test_missing_file_is_named_by_the_generic_loader(tmp_path):
-    with pytest.raises(CheckpointError, match=r"checkpoint file not found: '.*nope.pth' \(resolved"):
+    with pytest.raises(CheckpointError, match=r"checkpoint not found: '.*nope.pth' \(resolved"):
         load_checkpoint_file(tmp_path / 'nope.pth')
 
 

@@ -103,7 +103,7 @@ def test_backbone_tool_writes_a_dynamic_graph_and_checks_it_at_two_sizes(tmp_pat
 
 @pytest.mark.parametrize('args, message', [
     (['backbone', '--arch', 'l2'], "unknown SwiftFormer arch 'l2'; valid names are"),
-    (['backbone', '--arch', 'l1', '--checkpoint', 'nowhere.pth'], 'checkpoint not found: nowhere.pth'),
+    (['backbone', '--arch', 'l1', '--checkpoint', 'nowhere.pth'], "checkpoint not found: 'nowhere.pth' (resolved: "),
     (['segmentor', 'nowhere.py', 'nowhere.pth'], 'config not found: nowhere.py'),
     (['segmentor', 'configs/maskrcnn_swiftformer_xs_coco.py', str(TINY_CHECKPOINT)],
      'is a detection config; only mmseg segmentors are exported'),

@@ -50,7 +50,7 @@ def test_convert_checkpoint_never_overwrites_without_flag(tmp_path):
 
 def test_convert_checkpoint_reports_a_bad_source(tmp_path):
     result = run_tool(CONVERT, tmp_path / 'missing.pth', tmp_path / 'out.pth', check=False)
-    assert result.returncode != 0 and 'checkpoint file not found' in result.stderr
+    assert result.returncode != 0 and 'checkpoint not found' in result.stderr
     assert not (tmp_path / 'out.pth').exists()
 
 

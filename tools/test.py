@@ -18,16 +18,16 @@ Examples::
     bash tools/dist_test.sh CONFIG CHECKPOINT 8
 """
 import argparse
-import os
 import sys
 
 from mmengine.dist import is_main_process
 
-from swiftformer_mm.cli import (RUN_ERRORS, ConfigError, DataError, add_runner_args, build_runner,
-                                 check_backbone, check_data_paths, check_num_classes, check_outputs,
-                                 draw_predictions, drawn_images_dir, dump_predictions, error_message,
-                                 evaluate_in_deploy_form, export_local_rank, guard_pipelines, hold_work_dir,
-                                 load_run_config, load_strictly, metrics_file, setup_distributed, task_of)
+from swiftformer_mm.cli import (RUN_ERRORS, CheckpointError, ConfigError, DataError, add_runner_args,
+                                build_runner, check_backbone, check_data_paths, check_num_classes, check_outputs,
+                                draw_predictions, drawn_images_dir, dump_predictions, error_message,
+                                evaluate_in_deploy_form, export_local_rank, guard_pipelines, hold_work_dir,
+                                load_run_config, load_strictly, metrics_file, require_checkpoint,
+                                setup_distributed, task_of)
 
 
 def parse_args(argv=None):
@@ -58,8 +58,7 @@ def main(argv=None):
     try:
         cfg = load_run_config(args.config, args.work_dir, args.cfg_options, args.launcher)
         task = task_of(cfg)
-        if not os.path.isfile(args.checkpoint):
-            raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+        require_checkpoint(args.checkpoint)
         check_outputs(task, args.out, args.show_dir, args.overwrite)  # before any work
         check_backbone(cfg, pretrained=False)  # the checkpoint holds the weights
         check_data_paths(cfg, ['test'])
@@ -72,7 +71,7 @@ def main(argv=None):
         load_strictly(cfg)
         if args.deploy:
             evaluate_in_deploy_form(cfg)
-    except (ConfigError, DataError, FileNotFoundError, FileExistsError) as error:
+    except (ConfigError, CheckpointError, DataError, FileNotFoundError, FileExistsError) as error:
         sys.exit(f'error: {error}')
     cfg.load_from = args.checkpoint
     setup_distributed(cfg)

@@ -19,14 +19,14 @@ Examples::
     python tools/visualize.py CONFIG CHECKPOINT --with-gt --split val --out-dir vis_val
 """
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 
-from swiftformer_mm.cli import RUN_ERRORS, ConfigError, DataError, error_message, load_config, task_of
+from swiftformer_mm.cli import (RUN_ERRORS, ConfigError, DataError, error_message, load_config, require_checkpoint,
+                                task_of)
 from swiftformer_mm.cli.images import (UnreadableImageError, collect_images, prepare_out_dir,
                                         read_rgb, unique_outputs)
 from swiftformer_mm.cli.visualization import SPLITS, Drawer, GroundTruth
@@ -72,8 +72,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        if '://' not in args.checkpoint and not os.path.isfile(args.checkpoint):
-            raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+        require_checkpoint(args.checkpoint)
         cfg = load_config(args.config, args.cfg_options)
         task = task_of(cfg)
         ground_truth = GroundTruth(cfg, task, args.split) if args.with_gt else None

@@ -6,14 +6,13 @@ transformers state dicts, MMEngine checkpoints (``state_dict``) of a detector
 or segmentor holding the backbone under ``backbone.``, and this project's own.
 """
 import logging
-import os
 from typing import Optional, Tuple
 
 import torch.nn as nn
 from mmengine.logging import print_log
 
 from .key_maps import convert_to_ours, detect_format
-from .safe_load import CheckpointError, load_checkpoint_file
+from .safe_load import CheckpointError, load_checkpoint_file, require_checkpoint
 
 HF_WARNING = ('these HF transformers weights were trained with the v1 attention (softmax over a '
               'size-1 axis), not the v2 attention of the paper that this backbone computes; '
@@ -130,12 +129,10 @@ def load_backbone_weights(model: nn.Module, state_dict: dict, source: str, stric
 
 def check_pretrained_exists(checkpoint: str) -> None:
     """Raises :class:`CheckpointError` saying what to do when the backbone's weights are missing."""
-    if not os.path.isfile(checkpoint):
-        raise CheckpointError(
-            f'SwiftFormer pretrained weights not found: {checkpoint!r} (resolved: '
-            f'{os.path.abspath(checkpoint)}). Put the official ImageNet checkpoint there (README, '
-            '"Pretrained weights"), point model.backbone.init_cfg.checkpoint at your copy, or train '
-            'from scratch with --cfg-options model.backbone.init_cfg=None')
+    require_checkpoint(checkpoint, 'SwiftFormer pretrained weights', advice=(
+        '. Put the official ImageNet checkpoint there (README, "Pretrained weights"), point '
+        'model.backbone.init_cfg.checkpoint at your copy, or train from scratch with --cfg-options '
+        'model.backbone.init_cfg=None'))
 
 
 def load_pretrained(model: nn.Module, checkpoint: str, use_ema: bool = False,

@@ -74,6 +74,15 @@ def what_file_holds(path: str) -> str:
     return 'text' if all(32 <= byte < 127 or byte in b'\t\r\n' for byte in head) else 'data of an unknown kind'
 
 
+def require_checkpoint(path: str, what: str = 'checkpoint', advice: str = '') -> None:
+    """Raises :class:`CheckpointError` naming ``path`` (and its absolute form) when no such file
+    exists; remote paths (``s3://...``) are left to their loader. ``what`` names the file for the
+    user, ``advice`` ends the message."""
+    path = os.fspath(path)
+    if '://' not in path and not os.path.isfile(path):
+        raise CheckpointError(f'{what} not found: {path!r} (resolved: {os.path.abspath(path)}){advice}')
+
+
 def load_checkpoint_file(path: str, map_location='cpu') -> dict:
     """Loads ``path``, allowing only :func:`allowed_globals`.
 
@@ -82,9 +91,7 @@ def load_checkpoint_file(path: str, map_location='cpu') -> dict:
             corrupt or truncated, or holds a type that is not allowed.
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise CheckpointError(f'checkpoint file not found: {path!r} '
-                              f'(resolved: {os.path.abspath(path)})')
+    require_checkpoint(path)
     kind = what_file_holds(path)
     if kind:
         raise CheckpointError(f'{path!r} is not a PyTorch checkpoint: it holds {kind}. Pass the .pth '

@@ -12,7 +12,7 @@
 
 Library code does not import this package; the tools do.
 """
-from ..checkpoint import CheckpointError
+from ..checkpoint import CheckpointError, require_checkpoint
 from ..config import TASKS, ConfigError, load_config, task_of
 from ..data import DataError
 from ..engine import NonFiniteLossError
@@ -32,6 +32,6 @@ __all__ = [
     'drawn_images_dir', 'dump_predictions', 'enable_amp', 'enable_auto_scale_lr', 'enable_fault_tolerance',
     'error_message', 'evaluate_in_deploy_form', 'export_local_rank', 'guard_pipeline', 'guard_pipelines',
     'hold_work_dir', 'latest_checkpoint', 'load_config', 'load_run_config', 'load_strictly', 'metrics_file',
-    'NonFiniteLossError', 'parse_size', 'resolve_resume', 'RUN_ERRORS', 'set_resume', 'setup_distributed',
-    'task_of', 'TASKS', 'WorkDirInUseError'
+    'NonFiniteLossError', 'parse_size', 'require_checkpoint', 'resolve_resume', 'RUN_ERRORS', 'set_resume',
+    'setup_distributed', 'task_of', 'TASKS', 'WorkDirInUseError'
 ]

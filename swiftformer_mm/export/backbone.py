@@ -1,5 +1,4 @@
 """The SwiftFormer backbone as an ONNX graph: a normalised image -> four feature maps."""
-import os
 from typing import Optional, Union
 
 import torch
@@ -18,10 +17,8 @@ def backbone_exportable(arch: Union[str, dict] = 'l1', checkpoint: Optional[str]
     its outputs ``stage0..stage3`` are the maps of strides 4, 8, 16 and 32.
 
     Raises:
-        FileNotFoundError: ``checkpoint`` does not exist.
+        CheckpointError: ``checkpoint`` does not exist or does not fit.
     """
-    if checkpoint is not None and not os.path.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
     model = SwiftFormer(arch=arch)
     if checkpoint is not None:
         load_pretrained(model, checkpoint, strict=True)

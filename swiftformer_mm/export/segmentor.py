@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from mmengine.logging import print_log
 
 from ..config import ConfigError, load_config, task_of
+from ..checkpoint import require_checkpoint
 from ..checkpoint.fit import load_whole_model
 from ..models import switch_to_deploy
 from .graph import IMAGE_AXES, Exportable
@@ -87,14 +88,15 @@ def build_segmentor(config: str, checkpoint: str, cfg_options: Optional[dict] = 
     SyncBN layers become BatchNorm (they compute the same in eval mode).
 
     Raises:
-        FileNotFoundError: the config or the checkpoint does not exist.
+        FileNotFoundError: the config does not exist.
+        CheckpointError: the checkpoint does not exist or does not fit the segmentor.
         ConfigError: the config is not an mmseg ``EncoderDecoder``.
     """
     from mmengine.model import revert_sync_batchnorm
     from mmengine.registry import init_default_scope
-    for kind, path in (('config', config), ('checkpoint', checkpoint)):
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f'{kind} not found: {path}')
+    if not os.path.isfile(config):
+        raise FileNotFoundError(f'config not found: {config}')
+    require_checkpoint(checkpoint)  # before the segmentor is built
     cfg = load_config(config, cfg_options)
     if task_of(cfg) != 'seg':
         raise ConfigError(f'{config} is a detection config; only mmseg segmentors are exported')
