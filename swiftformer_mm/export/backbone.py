@@ -3,7 +3,7 @@ from typing import Optional, Union
 
 import torch
 
-from ..checkpoint import load_pretrained
+from ..checkpoint import load_pretrained, require_checkpoint
 from ..models import SwiftFormer
 from .graph import Exportable
 
@@ -19,6 +19,8 @@ def backbone_exportable(arch: Union[str, dict] = 'l1', checkpoint: Optional[str]
     Raises:
         CheckpointError: ``checkpoint`` does not exist or does not fit.
     """
+    if checkpoint is not None:
+        require_checkpoint(checkpoint)
     model = SwiftFormer(arch=arch)
     if checkpoint is not None:
         load_pretrained(model, checkpoint, strict=True)
