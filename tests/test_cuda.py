@@ -114,3 +114,37 @@ def test_amp_training_steps_stay_finite_with_batchnorm_in_fp32():
         for tensor in (norm.weight, norm.bias, norm.running_mean, norm.running_var):
             assert tensor.dtype == torch.float32 and torch.isfinite(tensor).all()
     assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+# --- the CUDA-graph mode (swiftformer_mm.ops.cuda_graphs) -------------------------------------
+
+
+@pytest.mark.parametrize('case', ['tiny_dense', 'xs_dense'])
+def test_cuda_graphs_reproduce_the_golden_outputs_and_eager(case, full_fp32):
+    from swiftformer_mm.ops.cuda_graphs import GraphedForward
+    model, golden, _ = golden_model(case)
+    model = model.cuda().switch_to_deploy()
+    graphed = GraphedForward(model, max_shapes=len(golden['cases']))
+    for sample in golden['cases']:
+        x = sample['input'].cuda()
+        with torch.no_grad():
+            replayed, eager = graphed(x), model(x)
+        assert golden_error(replayed, sample['outputs']) < TOLERANCE
+        assert max((a - b).abs().max().item() for a, b in zip(replayed, eager)) < 1e-5
+    assert len(graphed.graphs) == len({tuple(s['input'].shape) for s in golden['cases']})
+
+
+def test_cuda_graphs_beyond_the_bound_run_eagerly_and_replays_see_new_inputs(xs_forms):
+    from swiftformer_mm.ops.cuda_graphs import GraphedForward
+    _, deploy = xs_forms
+    graphed = GraphedForward(deploy, max_shapes=2)
+    with torch.no_grad():
+        for shape in [(1, 3, 224, 224), (1, 3, 256, 320), (1, 3, 224, 224), (2, 3, 224, 224)]:
+            x = torch.randn(shape, device='cuda')
+            for got, expected in zip(graphed(x), deploy(x)):
+                torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+        with torch.autocast('cuda', dtype=torch.float16):  # another key: its own graph would be a third
+            x = torch.randn(1, 3, 224, 224, device='cuda')
+            for got, expected in zip(graphed(x), deploy(x)):
+                torch.testing.assert_close(got.float(), expected.float(), rtol=1e-2, atol=1e-2)
+    assert len(graphed.graphs) == 2

@@ -23,7 +23,7 @@ from .distributed import setup_distributed
 from .outputs import check_outputs, draw_predictions, drawn_images_dir, dump_predictions
 from .runner import (RUN_ERRORS, build_runner, enable_amp, enable_auto_scale_lr, enable_fault_tolerance,
                      error_message, evaluate_in_deploy_form, load_run_config, load_strictly, metrics_file,
-                     set_resume)
+                     replay_cuda_graphs, set_resume)
 from .work_dir import WorkDirInUseError, check_work_dir, hold_work_dir, latest_checkpoint, resolve_resume
 
 __all__ = [
@@ -32,6 +32,6 @@ __all__ = [
     'drawn_images_dir', 'dump_predictions', 'enable_amp', 'enable_auto_scale_lr', 'enable_fault_tolerance',
     'error_message', 'evaluate_in_deploy_form', 'export_local_rank', 'guard_pipeline', 'guard_pipelines',
     'hold_work_dir', 'latest_checkpoint', 'load_config', 'load_run_config', 'load_strictly', 'metrics_file',
-    'NonFiniteLossError', 'parse_size', 'require_checkpoint', 'resolve_resume', 'RUN_ERRORS', 'set_resume',
-    'setup_distributed', 'task_of', 'TASKS', 'WorkDirInUseError'
+    'NonFiniteLossError', 'parse_size', 'replay_cuda_graphs', 'require_checkpoint', 'resolve_resume',
+    'RUN_ERRORS', 'set_resume', 'setup_distributed', 'task_of', 'TASKS', 'WorkDirInUseError'
 ]

@@ -134,6 +134,12 @@ def set_resume(cfg: Config, resume: Optional[str]) -> None:
     cfg.load_from = None if resume == 'auto' else resume
 
 
+def replay_cuda_graphs(cfg: Config) -> None:
+    """Makes ``runner.test()`` run the backbone and neck as CUDA graphs on a GPU
+    (:class:`swiftformer_mm.engine.CudaGraphHook`)."""
+    add_custom_hooks(cfg, 'CudaGraphHook')
+
+
 def load_strictly(cfg: Config) -> None:
     """Makes ``runner.test()`` stop when ``load_from`` does not fit the model
     (:class:`swiftformer_mm.engine.CheckpointFitHook`) instead of evaluating random layers."""

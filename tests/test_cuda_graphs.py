@@ -1,0 +1,95 @@
+"""``swiftformer_mm.ops.cuda_graphs``: what of the CUDA-graph mode a CPU can check.
+
+The graphs themselves need a GPU (tests/test_cuda.py captures and replays them); here the
+dispatch (eager off CUDA or under autograd), the per-shape bookkeeping and its bound are
+checked with the capture step replaced by one that runs the module eagerly into the buffers.
+"""
+import logging
+
+import pytest
+import torch
+from mmengine.logging import MMLogger
+
+from swiftformer_mm import SwiftFormer
+from swiftformer_mm.ops import cuda_graphs
+from swiftformer_mm.ops.cuda_graphs import GraphedForward
+
+TINY = dict(depths=[1, 1, 2, 1], widths=[16, 24, 32, 40])
+
+
+@pytest.fixture
+def backbone():
+    torch.manual_seed(0)
+    return SwiftFormer(arch=TINY).eval().switch_to_deploy()
+
+
+def test_off_cuda_it_is_the_module_itself(backbone):
+    graphed = GraphedForward(backbone)
+    x = torch.randn(1, 3, 64, 96)
+    with torch.no_grad():
+        for got, expected in zip(graphed(x), backbone(x)):
+            assert torch.equal(got, expected)
+    assert not graphed.graphs  # nothing captured on a CPU
+
+
+@pytest.fixture
+def replayed(monkeypatch):
+    """Every tensor counts as a CUDA one; "capturing" runs the module, "replaying" reruns it
+    into the same buffers. Returns the shapes captured."""
+    captured = []
+
+    def capture(module, sample, warmup=2):
+        captured.append(tuple(sample.shape))
+        static_input = sample.clone()
+        static_output = module(static_input)
+
+        def replay():
+            for buffer, value in zip(static_output, module(static_input)):
+                buffer.copy_(value)
+        return static_input, static_output, replay
+
+    monkeypatch.setattr(cuda_graphs, 'applies', lambda x: not torch.is_grad_enabled())
+    monkeypatch.setattr(cuda_graphs, 'capture', capture)
+    return captured
+
+
+def test_one_graph_per_shape_at_most_max_shapes_then_eager_with_one_log_line(backbone, replayed):
+    graphed = GraphedForward(backbone, max_shapes=2)
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    MMLogger.get_current_instance().addHandler(handler)
+    shapes = [(1, 3, 64, 96), (1, 3, 96, 64), (1, 3, 64, 96), (2, 3, 64, 96), (1, 3, 32, 32)]
+    try:
+        with torch.no_grad():
+            for shape in shapes:
+                x = torch.randn(shape)
+                outputs = graphed(x)
+                for got, expected in zip(outputs, backbone(x)):
+                    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+    finally:
+        MMLogger.get_current_instance().removeHandler(handler)
+    assert replayed == [(1, 3, 64, 96), (1, 3, 96, 64)]  # the repeated shape was replayed, not captured
+    assert len(graphed.graphs) == 2
+    warnings = [r.getMessage() for r in records if 'run eagerly' in r.getMessage()]
+    assert len(warnings) == 1 and '2 input shapes captured; shape (2, 3, 64, 96)' in warnings[0]
+
+
+def test_outputs_are_copies_unless_asked_otherwise(backbone, replayed):
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        for copy_outputs in (True, False):
+            graphed = GraphedForward(backbone, copy_outputs=copy_outputs)
+            first, second = graphed(x), graphed(x)  # one graph, replayed twice
+            same_buffers = [a.data_ptr() == b.data_ptr() for a, b in zip(first, second)]
+            assert all(same_buffers) == (not copy_outputs) and any(same_buffers) == (not copy_outputs)
+
+
+def test_autograd_runs_eagerly(backbone, replayed):
+    train_form = SwiftFormer(arch=TINY).eval()
+    graphed = GraphedForward(train_form)
+    outputs = graphed(torch.randn(1, 3, 32, 32))
+    sum(o.mean() for o in outputs).backward()
+    assert not graphed.graphs and not replayed
+    with pytest.raises(ValueError, match='max_shapes must be at least 1'):
+        GraphedForward(backbone, max_shapes=0)
