@@ -205,6 +205,24 @@ def test_autocast_rows_measure_their_deviation_and_fp16_is_skipped_on_cpu():
     assert ONNX_ROW not in by_key(report, 'bf16')  # onnxruntime runs fp32 only
 
 
+def test_cuda_graph_row_is_wired_and_skipped_with_a_note_off_cuda():
+    from swiftformer_mm.benchmark.candidates import swiftformer_candidates
+    from swiftformer_mm.benchmark.measure import measure
+    from swiftformer_mm.benchmark.report import markdown_table
+    from swiftformer_mm.ops.cuda_graphs import GraphedForward
+    report = main(TINY + ['--cuda-graphs', '--no-peers', '--passes', 'latency', '--no-macs'])
+    assert f'{SF} deploy, CUDA graphs: skipped (CUDA only; this run is on cpu)' in report['notes']
+    assert (SF, 'deploy, CUDA graphs') not in check_rows(report, passes=('latency', ))
+    # the row a CUDA run gets: the deploy form inside GraphedForward, its first calls (captures) timed
+    notes = []
+    [graphed] = [c for c in swiftformer_candidates('xs', 'cuda', notes, with_onnx=False, with_cuda_graphs=True)
+                 if c.cuda_graphs]
+    assert isinstance(graphed.build(), GraphedForward) and graphed.build().module.deploy and not notes
+    [row] = measure([graphed], (64, 64), torch.device('cpu'), 'fp32', ['latency'], 2, 2, 2, 1)
+    assert row['variant'] == 'deploy, CUDA graphs' and row['compile_s'] > 0 and row['latency_ms']['median'] > 0
+    assert 'deploy, CUDA graphs (capture ' in markdown_table([row])
+
+
 def test_compile_times_the_compiled_forms_and_reports_compile_times(monkeypatch, capsys):
     compiled = []
 

@@ -5,6 +5,7 @@ from typing import Callable, List, Optional
 import torch.nn as nn
 
 from ..models import SwiftFormer
+from ..ops.cuda_graphs import GraphedForward
 
 
 @dataclass
@@ -21,6 +22,7 @@ class Candidate:
         peer (str, optional): None for this project's rows, else ``'hf'``,
             ``'timm'`` or ``'r50'``: the key of the speed-ups over it.
         compile (bool): Run through ``torch.compile``.
+        cuda_graphs (bool): Replayed as CUDA graphs (:class:`~swiftformer_mm.ops.cuda_graphs.GraphedForward`).
         trainable (bool): Has a training step.
         onnx (bool): Exported to ONNX and run by onnxruntime (CPU, fp32 only).
     """
@@ -31,6 +33,7 @@ class Candidate:
     arch: Optional[str] = None
     peer: Optional[str] = None
     compile: bool = False
+    cuda_graphs: bool = False
     trainable: bool = False
     onnx: bool = False
 
@@ -70,9 +73,10 @@ def onnx_unavailable() -> Optional[str]:
 
 
 def swiftformer_candidates(arch: str, device_type: str, notes: List[str], with_onnx: bool = True,
-                           with_compile: bool = False) -> List[Candidate]:
+                           with_compile: bool = False, with_cuda_graphs: bool = False) -> List[Candidate]:
     """The training form, the deploy form and, as asked, the deploy form in onnxruntime (CPU
-    only) and both forms through ``torch.compile``; rows that cannot run are named in ``notes``."""
+    only), both forms through ``torch.compile`` and the deploy form as CUDA graphs (CUDA only);
+    rows that cannot run are named in ``notes``."""
     name = f'SwiftFormer-{arch.upper()}'
     candidates = [
         Candidate(name, 'train form', lambda: train_form(arch), f'{arch}-train', arch, trainable=True),
@@ -92,4 +96,10 @@ def swiftformer_candidates(arch: str, device_type: str, notes: List[str], with_o
             Candidate(name, 'deploy+compile', lambda: deploy_form(arch), f'{arch}-deploy', arch,
                       compile=True),
         ]
+    if with_cuda_graphs:
+        if device_type == 'cuda':
+            candidates.append(Candidate(name, 'deploy, CUDA graphs', lambda: GraphedForward(deploy_form(arch)),
+                                        f'{arch}-deploy', arch, cuda_graphs=True))
+        else:
+            notes.append(f'{name} deploy, CUDA graphs: skipped (CUDA only; this run is on {device_type})')
     return candidates

@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--warmup', type=int, help='untimed calls of each first (default: 2 on CPU, 3 on CUDA)')
     parser.add_argument('--threads', type=int, help="CPU threads (default: torch's)")
     parser.add_argument('--no-peers', action='store_true', help='only this project\'s rows: no HF, timm, ResNet-50')
+    parser.add_argument('--cuda-graphs', action='store_true',
+                        help='table, CUDA: also the deploy form replayed as CUDA graphs (capture time reported)')
     parser.add_argument('--compile', action='store_true',
                         help='table: also both forms through torch.compile (compile times reported; slow)')
     parser.add_argument('--no-macs', action='store_true',
@@ -103,7 +105,8 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> torch.d
     if args.device == 'cuda' and not torch.cuda.is_available():
         parser.error('--device cuda: torch.cuda.is_available() is False')
     if args.mode != 'table':
-        for flag, given in (('--compile', args.compile), ('--no-macs', args.no_macs), ('--out-png', args.out_png)):
+        for flag, given in (('--compile', args.compile), ('--cuda-graphs', args.cuda_graphs),
+                            ('--no-macs', args.no_macs), ('--out-png', args.out_png)):
             if given:
                 parser.error(f'{flag} is for --mode table')
     for flag in ('batch', 'train_batch', 'reps', 'warmup', 'threads', 'matmul_size', 'profiled_reps'):
@@ -134,7 +137,7 @@ def _candidates(args, device: torch.device, notes: List[str]) -> List[Candidate]
     candidates = []
     for arch in args.arch:
         candidates += swiftformer_candidates(arch, device.type, notes, with_onnx=table,
-                                             with_compile=args.compile)
+                                             with_compile=args.compile, with_cuda_graphs=args.cuda_graphs)
         if not args.no_peers:
             candidates += [c for c in (hf_candidate(arch, notes), timm_candidate(arch, notes)) if c]
     if not args.no_peers and args.mode != 'breakdown':

@@ -46,8 +46,8 @@ def measure(candidates: Sequence[Candidate], size: Tuple[int, int], device: torc
     of a batch-``batch`` forward) with ``throughput_ms``, ``train_ms`` (a
     training step of ``train_batch`` images) with ``train_peak_mib``;
     ``max_rel_dev`` under autocast; ``compile_s`` / ``train_compile_s``
-    (first calls of the compiled forwards, one per input shape, and of the
-    compiled training step). onnxruntime rows have no peak memory (it
+    (first calls of the compiled or CUDA-graph forwards, one per input shape,
+    and of the compiled training step). onnxruntime rows have no peak memory (it
     allocates outside torch) and no training step.
     """
     rows: Dict[tuple, dict] = {}
@@ -70,7 +70,7 @@ def measure(candidates: Sequence[Candidate], size: Tuple[int, int], device: torc
         for name, b in (('latency', 1), ('throughput', batch)):
             if name in passes:
                 runners[name][cand.key] = inference_fn(runner, b, size, device, dtype_name)
-                if cand.compile:  # compiled at the first call of each input shape
+                if cand.compile or cand.cuda_graphs:  # compiled / captured at the first call of each shape
                     row['compile_s'] = row.get('compile_s', 0.0) + _first_call_s(runners[name][cand.key],
                                                                                     device)
         if 'train' in passes and cand.trainable:
