@@ -148,3 +148,35 @@ def test_cuda_graphs_beyond_the_bound_run_eagerly_and_replays_see_new_inputs(xs_
             for got, expected in zip(graphed(x), deploy(x)):
                 torch.testing.assert_close(got.float(), expected.float(), rtol=1e-2, atol=1e-2)
     assert len(graphed.graphs) == 2
+
+
+def test_replay_features_runs_backbone_and_neck_as_one_graph(xs_forms):
+    from swiftformer_mm.ops.cuda_graphs import GraphedForward, replay_features
+
+    class Neck(nn.Module):  # one 1x1 convolution per map, as an FPN's lateral convolutions
+        def __init__(self, widths):
+            super().__init__()
+            self.convs = nn.ModuleList(nn.Conv2d(w, 8, 1) for w in widths)
+
+        def forward(self, maps):
+            return tuple(conv(m) for conv, m in zip(self.convs, maps))
+
+    class Detector(nn.Module):
+        def __init__(self, backbone):
+            super().__init__()
+            self.backbone, self.neck = backbone, Neck(backbone.widths)
+
+        def extract_feat(self, x):  # as mmdet's and mmseg's
+            return self.neck(self.backbone(x))
+
+    _, deploy = xs_forms
+    model = Detector(copy.deepcopy(deploy)).cuda().eval()
+    x = torch.randn(1, 3, 224, 320, device='cuda')
+    with torch.no_grad():
+        expected = model.extract_feat(x)
+        assert replay_features(model)
+        assert isinstance(model.backbone, GraphedForward) and isinstance(model.neck, nn.Identity)
+        for _ in range(2):
+            for got, want in zip(model.extract_feat(x), expected):
+                torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+    assert len(model.backbone.graphs) == 1

@@ -93,3 +93,11 @@ def test_autograd_runs_eagerly(backbone, replayed):
     assert not graphed.graphs and not replayed
     with pytest.raises(ValueError, match='max_shapes must be at least 1'):
         GraphedForward(backbone, max_shapes=0)
+
+
+def test_replay_features_leaves_a_model_off_cuda_as_it_is(backbone):
+    from swiftformer_mm.ops.cuda_graphs import replay_features
+    model = torch.nn.Module()
+    model.backbone, model.neck = backbone, torch.nn.Conv2d(40, 8, 1)
+    assert not replay_features(model)
+    assert model.backbone is backbone and isinstance(model.neck, torch.nn.Conv2d)

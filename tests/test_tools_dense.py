@@ -226,7 +226,7 @@ def test_test_seg_in_deploy_form_gives_the_training_forms_results(seg_run, tmp_p
         result = run_tool('test.py', seg_run['config'], seg_run['checkpoint'], '--work-dir', tmp_path / name,
                           '--out', tmp_path / name / 'maps', *extra)
         runs[name] = json.loads(printed_path(result.stdout, 'metrics').read_text())
-    assert '--cuda-graphs: the model is not on a CUDA device; it runs eagerly' in result.stdout + result.stderr
+    assert 'CUDA graphs: the model is not on a CUDA device; it runs eagerly' in result.stdout + result.stderr
     # the deploy form's checkpoint: the whole segmentor switched and saved
     from mmseg.registry import MODELS
     from mmengine.registry import init_default_scope

@@ -57,6 +57,8 @@ def parse_args(argv=None):
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0 (default: cpu)')
     parser.add_argument('--deploy', action='store_true',
                         help='predict with every SwiftFormer in its deploy form (same predictions, faster)')
+    parser.add_argument('--cuda-graphs', action='store_true',
+                        help='on a GPU, replay backbone and neck as CUDA graphs, one per input shape')
     parser.add_argument('--overwrite', action='store_true',
                         help='write into a non-empty --out-dir, replacing files of the same name')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -83,7 +85,8 @@ def main(argv=None):
                      for path in ground_truth.image_paths()]
             unique_outputs(pairs)  # refuses two images of the same file name
             jobs = [(path, name, index) for index, (path, name) in enumerate(pairs)]
-        drawer = Drawer(cfg, args.checkpoint, task, args.device, args.opacity, args.score_thr, args.deploy)
+        drawer = Drawer(cfg, args.checkpoint, task, args.device, args.opacity, args.score_thr, args.deploy,
+                        args.cuda_graphs)
         prepare_out_dir(args.out_dir, args.overwrite)
     except (ConfigError, FileNotFoundError, FileExistsError, ValueError) as error:
         sys.exit(f'error: {error}')
