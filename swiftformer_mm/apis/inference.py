@@ -78,6 +78,11 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, dev
     return model.eval()
 
 
+def is_load_annotations(step: dict) -> bool:
+    """Whether the pipeline step config ``step`` is a library's ``LoadAnnotations``."""
+    return step['type'].split('.')[-1] == 'LoadAnnotations'
+
+
 def inference_model(model: nn.Module, images):
     """The model's predictions (``DetDataSample`` / ``SegDataSample``) for one image or a list of
     them (file paths or BGR arrays), through mmdet's or mmseg's inference function."""
@@ -85,8 +90,7 @@ def inference_model(model: nn.Module, images):
         from mmcv.transforms import Compose
         from mmdet.apis import inference_detector
         from mmdet.utils import get_test_pipeline_cfg
-        steps = [step for step in get_test_pipeline_cfg(model.cfg)
-                 if step['type'].split('.')[-1] != 'LoadAnnotations']
+        steps = [step for step in get_test_pipeline_cfg(model.cfg) if not is_load_annotations(step)]
         first = images[0] if isinstance(images, (list, tuple)) else images
         if isinstance(first, np.ndarray):  # arrays: mmdet's loading step for them
             steps[0] = dict(steps[0], type='mmdet.LoadImageFromNDArray')

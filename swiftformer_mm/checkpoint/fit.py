@@ -59,8 +59,8 @@ def model_weights(checkpoint: dict) -> Dict[str, object]:
     return weights
 
 
-def compare(model: nn.Module, weights: dict) -> Fit:
-    own = model.state_dict()
+def compare(own: dict, weights: dict) -> Fit:
+    """``weights`` against the model's state dict ``own``."""
     return Fit(missing=[key for key in own if key not in weights],
                unexpected=[key for key in weights if key not in own],
                reshaped=[(key, tuple(value.shape), tuple(own[key].shape)) for key, value in weights.items()
@@ -99,10 +99,11 @@ def check_fit(model: nn.Module, weights: dict, source: str, strict: bool = True)
             Without ``strict`` the same line is logged as a warning (what
             fine-tuning with ``load_from`` skips) and loading may go on.
     """
-    fit = compare(model, weights)
+    own = model.state_dict()
+    fit = compare(own, weights)
     if fit.exact:
         return fit
-    cause = likely_cause(fit, model.state_dict().keys(), weights.keys())
+    cause = likely_cause(fit, own.keys(), weights.keys())
     if strict:
         raise CheckpointError(f'{source} does not fit the model; likely {cause}. Use the checkpoint trained '
                               f'with this config, or the config it was trained with. Keys: {fit.summary()}')

@@ -17,7 +17,7 @@ from mmengine.config import Config
 
 from ..checkpoint import CheckpointError, check_pretrained_exists
 from ..config import ConfigError, registry_of, task_of
-from .data_checks import loader_datasets
+from .data_checks import split_datasets
 
 # heads whose num_classes is not the number of the data set's classes: an RPN proposes objects
 # of any class; HTC's semantic head segments COCO-stuff's 183 classes
@@ -58,8 +58,7 @@ def check_num_classes(cfg: Config, splits: List[str]) -> None:
     if not heads:
         return
     task = task_of(cfg)
-    loaders = {split: cfg.get(f'{split}_dataloader') for split in splits if cfg.get(f'{split}_cfg') is not None}
-    for _, where, dataset in loader_datasets(loaders):
+    for _, where, dataset in split_datasets(cfg, splits):
         classes = dataset_classes(dataset, task)
         if classes is None:
             continue

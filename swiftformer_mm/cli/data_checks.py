@@ -35,6 +35,16 @@ def loader_datasets(loaders: Dict[str, dict]) -> Iterator[Tuple[str, str, Config
                 yield split, where, dataset
 
 
+def run_splits(cfg: Config, splits: List[str]) -> List[str]:
+    """Those of ``splits`` that the run reads (a split without its ``<split>_cfg`` loop is never run)."""
+    return [split for split in splits if cfg.get(f'{split}_cfg') is not None]
+
+
+def split_datasets(cfg: Config, splits: List[str]) -> Iterator[Tuple[str, str, ConfigDict]]:
+    """:func:`loader_datasets` of those of ``splits`` that the run reads."""
+    yield from loader_datasets({split: cfg.get(f'{split}_dataloader') for split in run_splits(cfg, splits)})
+
+
 def _resolve(data_root: str, path: str) -> str:
     return path if (osp.isabs(path) or not data_root) else osp.join(data_root, path)
 
@@ -62,10 +72,9 @@ def check_data_paths(cfg: Config, splits: List[str]) -> None:
         ConfigError: a missing path, naming the config key, the path and how to point it elsewhere.
         DataError: an annotation file that is not what its data set reads (see :func:`check_annotation_file`).
     """
-    splits = [split for split in splits if cfg.get(f'{split}_cfg') is not None]
-    for split, where, dataset in loader_datasets({split: cfg.get(f'{split}_dataloader') for split in splits}):
+    for _, where, dataset in split_datasets(cfg, splits):
         check_dataset_files(dataset, where)
-    for split in splits:
+    for split in run_splits(cfg, splits):
         for where, path in _evaluator_ann_files(cfg, split):
             _check_exists(where, path, osp.isfile, f'--cfg-options {where}=/path/to/annotations.json')
             check_annotation_file(path, where, coco=True)

@@ -17,15 +17,12 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from ..apis import inference_model, init_model
+from ..apis.inference import is_load_annotations
 from ..config import ConfigError, leaf_datasets, registry_of
 from .data_checks import check_dataset_files, decode_head, guard_pipeline
 from .panels import caption, enlarge, enlargement
 
 SPLITS = ('val', 'test', 'train')
-
-
-def _is_load_annotations(transform: dict) -> bool:
-    return transform['type'].split('.')[-1] == 'LoadAnnotations'
 
 
 class Drawer:
@@ -106,7 +103,7 @@ class GroundTruth:
             raise ConfigError(f'the config has no {split}_dataloader; choose another --split')
         _, test_set = next(leaf_datasets(cfg.test_dataloader.dataset, 'test_dataloader.dataset'))
         pipeline = copy.deepcopy(test_set.pipeline)
-        if not any(_is_load_annotations(t) for t in pipeline):
+        if not any(is_load_annotations(t) for t in pipeline):
             raise ConfigError('--with-gt needs the annotations, but the config\'s test pipeline '
                               'has no LoadAnnotations step')
         dataset_cfg = copy.deepcopy(loader.dataset)
