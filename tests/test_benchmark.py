@@ -209,6 +209,7 @@ def test_cuda_graph_row_is_wired_and_skipped_with_a_note_off_cuda():
     from swiftformer_mm.benchmark.candidates import swiftformer_candidates
     from swiftformer_mm.benchmark.measure import measure
     from swiftformer_mm.benchmark.report import markdown_table
+    from swiftformer_mm.ops.compiled import CompiledForward
     from swiftformer_mm.ops.cuda_graphs import GraphedForward
     report = main(TINY + ['--cuda-graphs', '--no-peers', '--passes', 'latency', '--no-macs'])
     assert f'{SF} deploy, CUDA graphs: skipped (CUDA only; this run is on cpu)' in report['notes']
@@ -221,6 +222,14 @@ def test_cuda_graph_row_is_wired_and_skipped_with_a_note_off_cuda():
     [row] = measure([graphed], (64, 64), torch.device('cpu'), 'fp32', ['latency'], 2, 2, 2, 1)
     assert row['variant'] == 'deploy, CUDA graphs' and row['compile_s'] > 0 and row['latency_ms']['median'] > 0
     assert 'deploy, CUDA graphs (capture ' in markdown_table([row])
+    # with --compile too: the fast inference mode of tools/test.py, the graphs of the compiled kernels
+    rows = swiftformer_candidates('xs', 'cuda', notes, with_onnx=False, with_compile=True, with_cuda_graphs=True)
+    [fast] = [c for c in rows if c.variant == 'deploy+compile, CUDA graphs']
+    built = fast.build()
+    assert isinstance(built, GraphedForward) and isinstance(built.module, CompiledForward)
+    assert built.module.module.deploy and not fast.compile  # compiled by CompiledForward, not again
+    row = dict(row, variant=fast.variant)
+    assert 'deploy+compile, CUDA graphs (compile+capture ' in markdown_table([row])
 
 
 def test_compile_times_the_compiled_forms_and_reports_compile_times(monkeypatch, capsys):
@@ -232,7 +241,10 @@ def test_compile_times_the_compiled_forms_and_reports_compile_times(monkeypatch,
 
     monkeypatch.setattr(torch, 'compile', record_compile)
     block(monkeypatch, 'onnxruntime')
-    report = main(TINY + ['--compile', '--no-peers'])
+    with torch._dynamo.config.patch(recompile_limit=8):  # restored afterwards
+        report = main(TINY + ['--compile', '--no-peers'])
+        # rows of several forms, shapes, dtypes and passes compile one forward: no eager fallback at 8
+        assert torch._dynamo.config.recompile_limit == 64
     rows = check_rows(report)
     train_form, deploy = rows[(SF, 'train form+compile')], rows[(SF, 'deploy+compile')]
     assert train_form['compile_s'] > 0 and train_form['train_compile_s'] > 0

@@ -116,15 +116,20 @@ def test_amp_training_steps_stay_finite_with_batchnorm_in_fp32():
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
-# --- the CUDA-graph mode (swiftformer_mm.ops.cuda_graphs) -------------------------------------
+# --- the fast inference mode (swiftformer_mm.ops: compiled, cuda_graphs, fast_inference) -----
 
 
+@pytest.mark.parametrize('compile', [False, True], ids=['eager_kernels', 'compiled'])
 @pytest.mark.parametrize('case', ['tiny_dense', 'xs_dense'])
-def test_cuda_graphs_reproduce_the_golden_outputs_and_eager(case, full_fp32):
+def test_cuda_graphs_reproduce_the_golden_outputs_and_eager(case, compile, full_fp32):
+    """The graphs replay the deploy form's own kernels, or with ``compile`` Inductor's."""
+    from swiftformer_mm.ops.compiled import CompiledForward
     from swiftformer_mm.ops.cuda_graphs import GraphedForward
+    torch._dynamo.reset()
     model, golden, _ = golden_model(case)
     model = model.cuda().switch_to_deploy()
-    graphed = GraphedForward(model, max_shapes=len(golden['cases']))
+    shapes = len({tuple(s['input'].shape) for s in golden['cases']})
+    graphed = GraphedForward(CompiledForward(model, shapes) if compile else model, max_shapes=shapes)
     for sample in golden['cases']:
         x = sample['input'].cuda()
         with torch.no_grad():
@@ -150,8 +155,12 @@ def test_cuda_graphs_beyond_the_bound_run_eagerly_and_replays_see_new_inputs(xs_
     assert len(graphed.graphs) == 2
 
 
-def test_replay_features_runs_backbone_and_neck_as_one_graph(xs_forms):
-    from swiftformer_mm.ops.cuda_graphs import GraphedForward, replay_features
+@pytest.mark.parametrize('compile', [False, True], ids=['eager_kernels', 'compiled'])
+def test_fast_features_run_backbone_and_neck_as_one_graph(xs_forms, compile):
+    from swiftformer_mm.ops.compiled import CompiledForward
+    from swiftformer_mm.ops.cuda_graphs import GraphedForward
+    from swiftformer_mm.ops.fast_inference import fast_features
+    torch._dynamo.reset()  # compilations of Sequential.forward in other tests count towards the limit
 
     class Neck(nn.Module):  # one 1x1 convolution per map, as an FPN's lateral convolutions
         def __init__(self, widths):
@@ -174,8 +183,9 @@ def test_replay_features_runs_backbone_and_neck_as_one_graph(xs_forms):
     x = torch.randn(1, 3, 224, 320, device='cuda')
     with torch.no_grad():
         expected = model.extract_feat(x)
-        assert replay_features(model)
+        assert fast_features(model, compile=compile, cuda_graphs=True)
         assert isinstance(model.backbone, GraphedForward) and isinstance(model.neck, nn.Identity)
+        assert isinstance(model.backbone.module, CompiledForward) == compile
         for _ in range(2):
             for got, want in zip(model.extract_feat(x), expected):
                 torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)

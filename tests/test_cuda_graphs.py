@@ -95,9 +95,9 @@ def test_autograd_runs_eagerly(backbone, replayed):
         GraphedForward(backbone, max_shapes=0)
 
 
-def test_replay_features_leaves_a_model_off_cuda_as_it_is(backbone):
-    from swiftformer_mm.ops.cuda_graphs import replay_features
+def test_fast_features_leave_a_model_off_cuda_without_graphs(backbone):
+    from swiftformer_mm.ops.fast_inference import fast_features
     model = torch.nn.Module()
     model.backbone, model.neck = backbone, torch.nn.Conv2d(40, 8, 1)
-    assert not replay_features(model)
+    assert not fast_features(model, cuda_graphs=True)
     assert model.backbone is backbone and isinstance(model.neck, torch.nn.Conv2d)

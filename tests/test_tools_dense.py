@@ -220,13 +220,16 @@ def _label_maps(folder):
 def test_test_seg_in_deploy_form_gives_the_training_forms_results(seg_run, tmp_path):
     """``--deploy`` folds the trained weights after loading them; a deploy-form checkpoint
     loads from the config with ``model.backbone.deploy=True``; both predict what the training
-    form predicts. ``--cuda-graphs`` on a machine without CUDA says so and runs eagerly."""
+    form predicts. ``--compile`` compiles backbone and neck (on a CPU too); ``--cuda-graphs`` on a
+    machine without CUDA says so and leaves them unreplayed."""
     runs = {}
-    for name, extra in (('train_form', []), ('deploy', ['--deploy']), ('graphs', ['--deploy', '--cuda-graphs'])):
+    fast = ['--deploy', '--compile', '--cuda-graphs']
+    for name, extra in (('train_form', []), ('deploy', ['--deploy']), ('fast', fast)):
         result = run_tool('test.py', seg_run['config'], seg_run['checkpoint'], '--work-dir', tmp_path / name,
                           '--out', tmp_path / name / 'maps', *extra)
         runs[name] = json.loads(printed_path(result.stdout, 'metrics').read_text())
-    assert 'CUDA graphs: the model is not on a CUDA device; it runs eagerly' in result.stdout + result.stderr
+    assert 'CUDA graphs: the model is not on a CUDA device' in result.stdout + result.stderr
+    assert 'backbone and neck compiled (torch.compile), once per input shape' in result.stdout + result.stderr
     # the deploy form's checkpoint: the whole segmentor switched and saved
     from mmseg.registry import MODELS
     from mmengine.registry import init_default_scope
@@ -243,7 +246,7 @@ def test_test_seg_in_deploy_form_gives_the_training_forms_results(seg_run, tmp_p
     runs['built'] = json.loads(printed_path(result.stdout, 'metrics').read_text())
     reference = _label_maps(tmp_path / 'train_form' / 'maps')
     assert len(reference) == NUM_VAL
-    for name in ('deploy', 'built', 'graphs'):
+    for name in ('deploy', 'built', 'fast'):
         for key in ('mIoU', 'aAcc', 'mAcc'):
             assert runs[name][key] == pytest.approx(runs['train_form'][key], abs=0.05), (name, key)
         maps = _label_maps(tmp_path / name / 'maps')

@@ -22,12 +22,12 @@ import sys
 
 from mmengine.dist import is_main_process
 
-from swiftformer_mm.cli import (RUN_ERRORS, CheckpointError, ConfigError, DataError, add_runner_args,
-                                build_runner, check_backbone, check_data_paths, check_num_classes, check_outputs,
-                                draw_predictions, drawn_images_dir, dump_predictions, error_message,
-                                evaluate_in_deploy_form, export_local_rank, guard_pipelines, hold_work_dir,
-                                load_run_config, load_strictly, metrics_file, replay_cuda_graphs,
-                                require_checkpoint, setup_distributed, task_of)
+from swiftformer_mm.cli import (RUN_ERRORS, CheckpointError, ConfigError, DataError, add_fast_inference_args,
+                                add_runner_args, build_runner, check_backbone, check_data_paths, check_num_classes,
+                                check_outputs, draw_predictions, drawn_images_dir, dump_predictions, error_message,
+                                evaluate_fast, evaluate_in_deploy_form, export_local_rank, guard_pipelines,
+                                hold_work_dir, load_run_config, load_strictly, metrics_file, require_checkpoint,
+                                setup_distributed, task_of)
 
 
 def parse_args(argv=None):
@@ -47,10 +47,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--deploy', action='store_true',
         help='evaluate every SwiftFormer in its deploy form, folded after loading the checkpoint')
-    parser.add_argument(
-        '--cuda-graphs', action='store_true',
-        help='on a GPU, replay the backbone and neck as CUDA graphs, one per input shape (fast at batch 1; '
-        'with --deploy, of the deploy form); the heads stay eager')
+    add_fast_inference_args(parser)
     add_runner_args(parser)
     args = parser.parse_args(argv)
     export_local_rank(args)
@@ -75,8 +72,7 @@ def main(argv=None):
         load_strictly(cfg)
         if args.deploy:
             evaluate_in_deploy_form(cfg)
-        if args.cuda_graphs:
-            replay_cuda_graphs(cfg)
+        evaluate_fast(cfg, args.compile, args.cuda_graphs)
     except (ConfigError, CheckpointError, DataError, FileNotFoundError, FileExistsError) as error:
         sys.exit(f'error: {error}')
     cfg.load_from = args.checkpoint

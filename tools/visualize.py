@@ -25,8 +25,8 @@ from pathlib import Path
 from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 
-from swiftformer_mm.cli import (RUN_ERRORS, ConfigError, DataError, error_message, load_config, require_checkpoint,
-                                task_of)
+from swiftformer_mm.cli import (RUN_ERRORS, ConfigError, DataError, add_fast_inference_args, error_message,
+                                load_config, require_checkpoint, task_of)
 from swiftformer_mm.cli.images import (UnreadableImageError, collect_images, prepare_out_dir,
                                         read_rgb, unique_outputs)
 from swiftformer_mm.cli.visualization import SPLITS, Drawer, GroundTruth
@@ -57,8 +57,7 @@ def parse_args(argv=None):
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0 (default: cpu)')
     parser.add_argument('--deploy', action='store_true',
                         help='predict with every SwiftFormer in its deploy form (same predictions, faster)')
-    parser.add_argument('--cuda-graphs', action='store_true',
-                        help='on a GPU, replay backbone and neck as CUDA graphs, one per input shape')
+    add_fast_inference_args(parser)
     parser.add_argument('--overwrite', action='store_true',
                         help='write into a non-empty --out-dir, replacing files of the same name')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -86,7 +85,7 @@ def main(argv=None):
             unique_outputs(pairs)  # refuses two images of the same file name
             jobs = [(path, name, index) for index, (path, name) in enumerate(pairs)]
         drawer = Drawer(cfg, args.checkpoint, task, args.device, args.opacity, args.score_thr, args.deploy,
-                        args.cuda_graphs)
+                        args.compile, args.cuda_graphs)
         prepare_out_dir(args.out_dir, args.overwrite)
     except (ConfigError, FileNotFoundError, FileExistsError, ValueError) as error:
         sys.exit(f'error: {error}')

@@ -6,8 +6,8 @@
   cause (the libraries load it leniently and predict with randomly initialised layers);
 - the class names and palette come from the checkpoint (``meta['dataset_meta']``, as
   ``tools/train.py`` saves them), completed by the config's test data set;
-- ``deploy=True`` folds every SwiftFormer into its deploy form after loading; ``cuda_graphs=True``
-  then replays backbone and neck as CUDA graphs on a GPU.
+- ``deploy=True`` folds every SwiftFormer into its deploy form after loading; ``compile=True``
+  and ``cuda_graphs=True`` then compile backbone and neck and/or replay them as CUDA graphs.
 
 :func:`inference_model` predicts on image files or arrays with the config's test pipeline
 (for detection without its annotation loading step, which a bare image has nothing for).
@@ -24,7 +24,7 @@ from mmengine.registry import init_default_scope
 from ..checkpoint.fit import load_whole_model
 from ..config import leaf_datasets, load_config, registry_of, task_of
 from ..models import switch_to_deploy
-from ..ops.cuda_graphs import replay_features
+from ..ops.fast_inference import fast_features
 
 
 def config_metainfo(cfg: Config) -> dict:
@@ -43,15 +43,17 @@ def dataset_meta(checkpoint: dict, cfg: Config) -> dict:
 
 
 def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, device: str = 'cpu',
-               deploy: bool = False, cuda_graphs: bool = False, cfg_options: Optional[dict] = None) -> nn.Module:
+               deploy: bool = False, compile: bool = False, cuda_graphs: bool = False,
+               cfg_options: Optional[dict] = None) -> nn.Module:
     """The model of an mmdet or mmseg ``config`` (a path or a Config), in eval mode on ``device``.
 
     Args:
         checkpoint (str, optional): Loaded strictly (see the module docstring); without it,
             the weights are random and the classes those of the config's test data set.
         deploy (bool): Fold every SwiftFormer into its deploy form after loading.
+        compile (bool): Compile backbone and neck with ``torch.compile``, once per input shape.
         cuda_graphs (bool): On a GPU, replay backbone and neck as CUDA graphs, one per input
-            shape (:func:`~swiftformer_mm.ops.cuda_graphs.replay_features`).
+            shape (both: :func:`~swiftformer_mm.ops.fast_inference.fast_features`).
         cfg_options (dict, optional): Merged into the config, as ``--cfg-options``.
 
     Raises:
@@ -72,8 +74,7 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, dev
     saved = load_whole_model(model, checkpoint) if checkpoint else {}
     if deploy:
         switch_to_deploy(model.eval())
-    if cuda_graphs:
-        replay_features(model.eval())
+    fast_features(model.eval(), compile, cuda_graphs)
     model.dataset_meta = dataset_meta(saved, cfg)
     return model.eval()
 

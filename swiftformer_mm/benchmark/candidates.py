@@ -5,6 +5,7 @@ from typing import Callable, List, Optional
 import torch.nn as nn
 
 from ..models import SwiftFormer
+from ..ops.compiled import CompiledForward
 from ..ops.cuda_graphs import GraphedForward
 
 
@@ -21,8 +22,9 @@ class Candidate:
             None for ResNet-50, which is compared with every variant.
         peer (str, optional): None for this project's rows, else ``'hf'``,
             ``'timm'`` or ``'r50'``: the key of the speed-ups over it.
-        compile (bool): Run through ``torch.compile``.
-        cuda_graphs (bool): Replayed as CUDA graphs (:class:`~swiftformer_mm.ops.cuda_graphs.GraphedForward`).
+        compile (bool): Run through ``torch.compile`` by the benchmark.
+        cuda_graphs (bool): Replayed as CUDA graphs (:class:`~swiftformer_mm.ops.cuda_graphs.GraphedForward`,
+            around :class:`~swiftformer_mm.ops.compiled.CompiledForward` in the compiled row).
         trainable (bool): Has a training step.
         onnx (bool): Exported to ONNX and run by onnxruntime (CPU, fp32 only).
     """
@@ -75,8 +77,9 @@ def onnx_unavailable() -> Optional[str]:
 def swiftformer_candidates(arch: str, device_type: str, notes: List[str], with_onnx: bool = True,
                            with_compile: bool = False, with_cuda_graphs: bool = False) -> List[Candidate]:
     """The training form, the deploy form and, as asked, the deploy form in onnxruntime (CPU
-    only), both forms through ``torch.compile`` and the deploy form as CUDA graphs (CUDA only);
-    rows that cannot run are named in ``notes``."""
+    only), both forms through ``torch.compile`` and the deploy form as CUDA graphs (CUDA only; of
+    its compiled kernels too with ``with_compile``: the fast inference mode of ``tools/test.py
+    --deploy --compile --cuda-graphs``); rows that cannot run are named in ``notes``."""
     name = f'SwiftFormer-{arch.upper()}'
     candidates = [
         Candidate(name, 'train form', lambda: train_form(arch), f'{arch}-train', arch, trainable=True),
@@ -100,6 +103,10 @@ def swiftformer_candidates(arch: str, device_type: str, notes: List[str], with_o
         if device_type == 'cuda':
             candidates.append(Candidate(name, 'deploy, CUDA graphs', lambda: GraphedForward(deploy_form(arch)),
                                         f'{arch}-deploy', arch, cuda_graphs=True))
+            if with_compile:
+                candidates.append(Candidate(name, 'deploy+compile, CUDA graphs',
+                                            lambda: GraphedForward(CompiledForward(deploy_form(arch))),
+                                            f'{arch}-deploy', arch, cuda_graphs=True))
         else:
             notes.append(f'{name} deploy, CUDA graphs: skipped (CUDA only; this run is on {device_type})')
     return candidates

@@ -134,10 +134,11 @@ def set_resume(cfg: Config, resume: Optional[str]) -> None:
     cfg.load_from = None if resume == 'auto' else resume
 
 
-def replay_cuda_graphs(cfg: Config) -> None:
-    """Makes ``runner.test()`` run the backbone and neck as CUDA graphs on a GPU
-    (:class:`swiftformer_mm.engine.CudaGraphHook`)."""
-    add_custom_hooks(cfg, 'CudaGraphHook')
+def evaluate_fast(cfg: Config, compile: bool, cuda_graphs: bool) -> None:
+    """Makes ``runner.test()`` compile the backbone and neck and/or replay them as CUDA graphs
+    (:class:`swiftformer_mm.engine.FastInferenceHook`)."""
+    if compile or cuda_graphs:
+        add_custom_hooks(cfg, dict(type='FastInferenceHook', compile=compile, cuda_graphs=cuda_graphs))
 
 
 def load_strictly(cfg: Config) -> None:

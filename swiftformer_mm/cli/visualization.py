@@ -39,14 +39,16 @@ class Drawer:
             above this. Defaults to 0.3.
         deploy (bool): Predict with every SwiftFormer in its deploy form
             (folded after loading the checkpoint). Defaults to False.
+        compile (bool): Compile backbone and neck with ``torch.compile``. Defaults to False.
         cuda_graphs (bool): On a GPU, replay backbone and neck as CUDA graphs. Defaults to False.
     """
 
-    def __init__(self, cfg: Config, checkpoint: str, task: str, device: str = 'cpu',
-                 opacity: float = 0.5, score_thr: float = 0.3, deploy: bool = False, cuda_graphs: bool = False):
+    def __init__(self, cfg: Config, checkpoint: str, task: str, device: str = 'cpu', opacity: float = 0.5,
+                 score_thr: float = 0.3, deploy: bool = False, compile: bool = False, cuda_graphs: bool = False):
         self.task = task
         self.score_thr = score_thr
-        self.model = init_model(cfg, checkpoint, device=device, deploy=deploy, cuda_graphs=cuda_graphs)
+        self.model = init_model(cfg, checkpoint, device=device, deploy=deploy, compile=compile,
+                                cuda_graphs=cuda_graphs)
         visualizer_cfg = dict(cfg.visualizer, name=f'swiftformer_{task}_drawer', alpha=opacity,
                               vis_backends=None, save_dir=None)
         self.visualizer = registry_of(task, 'VISUALIZERS').build(visualizer_cfg)

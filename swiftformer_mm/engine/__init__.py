@@ -14,8 +14,8 @@ own tools, can build them wherever ``swiftformer_mm`` is imported):
   form (``tools/test.py --deploy``);
 - :class:`CheckpointFitHook`: a checkpoint that does not fit the model stops
   ``tools/test.py`` and every resume with one line (fine-tuning: a warning);
-- :class:`CudaGraphHook`: backbone and neck replayed as CUDA graphs when testing on a GPU
-  (``tools/test.py --cuda-graphs``);
+- :class:`FastInferenceHook`: backbone and neck compiled and/or replayed as CUDA
+  graphs when testing (``tools/test.py --compile --cuda-graphs``);
 - :class:`MainProcessLoggerHook`: MMEngine's ``LoggerHook`` with one writer of
   the test metrics file in a distributed run.
 
@@ -24,14 +24,14 @@ config; ``tools/train.py`` does so for every run.
 """
 from .atomic_backend import ATOMIC_BACKEND, AtomicLocalBackend, is_partial_file, write_atomically
 from .checkpoint_fit_hook import CheckpointFitHook
-from .cuda_graph_hook import CudaGraphHook
 from .deploy_hook import SwitchToDeployHook
+from .fast_inference_hook import FastInferenceHook
 from .logger_hook import MainProcessLoggerHook
 from .nan_guard import NonFiniteLossError, NonFiniteLossHook
 from .rng_state import RngStateHook, get_rng_state, set_rng_state
 
 __all__ = [
-    'ATOMIC_BACKEND', 'AtomicLocalBackend', 'CheckpointFitHook', 'CudaGraphHook', 'MainProcessLoggerHook',
+    'ATOMIC_BACKEND', 'AtomicLocalBackend', 'CheckpointFitHook', 'FastInferenceHook', 'MainProcessLoggerHook',
     'NonFiniteLossError', 'NonFiniteLossHook', 'RngStateHook', 'SwitchToDeployHook', 'get_rng_state',
     'is_partial_file', 'set_rng_state', 'write_atomically'
 ]

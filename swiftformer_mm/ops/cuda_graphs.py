@@ -96,24 +96,3 @@ class GraphedForward(nn.Module):
         replay()
         return _copied(static_output) if self.copy_outputs else static_output
 
-
-def replay_features(model: nn.Module, max_shapes: int = 8) -> bool:
-    """Makes an mmdet detector's or mmseg segmentor's ``backbone`` run backbone and neck as one
-    :class:`GraphedForward` and its ``neck`` pass the maps through (their ``extract_feat`` calls
-    ``backbone`` then ``neck``); heads and post-processing stay eager. Call it after loading the
-    weights and after ``switch_to_deploy``.
-
-    Returns:
-        bool: Whether it did: the model's weights are on a CUDA device (else it is left as it is,
-        with a warning).
-    """
-    if next(model.parameters()).device.type != 'cuda':
-        print_log('CUDA graphs: the model is not on a CUDA device; it runs eagerly', logger='current',
-                  level=logging.WARNING)
-        return False
-    neck = getattr(model, 'neck', None)
-    features = nn.Sequential(model.backbone, neck) if neck is not None else model.backbone
-    model.backbone = GraphedForward(features.eval(), max_shapes)
-    if neck is not None:
-        model.neck = nn.Identity()
-    return True

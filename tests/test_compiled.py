@@ -1,0 +1,99 @@
+"""``swiftformer_mm.ops.compiled`` and ``ops.fast_inference`` on a CPU.
+
+``torch.compile`` runs on any device, so here the compiled path runs for real (Inductor's C++
+backend, about a minute for the first compilation on the 2-core machine); the shape bookkeeping
+is checked with the compiled function replaced by a recorder. CUDA graphs of compiled code are
+checked in tests/test_cuda.py.
+"""
+import logging
+
+import pytest
+import torch
+import torch._dynamo
+from mmengine.logging import MMLogger
+
+from swiftformer_mm import SwiftFormer
+from swiftformer_mm.ops.compiled import CompiledForward
+from swiftformer_mm.ops.fast_inference import fast_features
+
+TINY = dict(depths=[1, 1, 2, 1], widths=[16, 24, 32, 40])
+
+
+@pytest.fixture
+def backbone():
+    torch.manual_seed(0)
+    return SwiftFormer(arch=TINY).eval().switch_to_deploy()
+
+
+def test_the_compiled_deploy_form_equals_eager_and_compiles_once_per_shape(backbone):
+    torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
+    compiled = CompiledForward(backbone)
+    x = torch.randn(1, 3, 64, 96)
+    with torch.no_grad():
+        first, second, expected = compiled(x), compiled(x), backbone(x)
+    for got in (first, second):
+        for a, b in zip(got, expected):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    assert torch._dynamo.utils.counters['stats']['unique_graphs'] == 1
+    assert len(compiled.keys) == 1
+    assert compiled.state_dict().keys() == {f'module.{k}' for k in backbone.state_dict()}
+
+
+@pytest.fixture
+def recorded(backbone):
+    """A CompiledForward of at most two shapes whose "compiled" function runs the module and
+    records the shapes it was called with."""
+    calls = []
+    compiled = CompiledForward(backbone, max_shapes=2)
+
+    def run(x):
+        calls.append(tuple(x.shape))
+        return backbone(x)
+    compiled.compiled = run
+    return compiled, calls
+
+
+def test_at_most_max_shapes_compiled_then_eager_with_one_log_line(backbone, recorded):
+    compiled, calls = recorded
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    MMLogger.get_current_instance().addHandler(handler)
+    shapes = [(1, 3, 64, 96), (1, 3, 96, 64), (1, 3, 64, 96), (2, 3, 64, 96), (1, 3, 32, 32)]
+    try:
+        with torch.no_grad():
+            for shape in shapes:
+                x = torch.randn(shape)
+                for got, expected in zip(compiled(x), backbone(x)):
+                    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+    finally:
+        MMLogger.get_current_instance().removeHandler(handler)
+    assert calls == [(1, 3, 64, 96), (1, 3, 96, 64), (1, 3, 64, 96)]  # new shapes beyond two: eager
+    warnings = [r.getMessage() for r in records if 'run eagerly' in r.getMessage()]
+    assert len(warnings) == 1 and '2 input shapes compiled; shape (2, 3, 64, 96)' in warnings[0]
+
+
+def test_autograd_runs_the_module_itself(recorded):
+    compiled, calls = recorded
+    x = torch.randn(1, 3, 32, 32, requires_grad=True)
+    sum(o.mean() for o in compiled(x)).backward()
+    assert x.grad is not None and not calls and not compiled.keys
+
+
+def test_max_shapes_within_dynamos_recompile_limit(backbone):
+    limit = torch._dynamo.config.recompile_limit
+    for bad in (0, limit + 1):
+        with pytest.raises(ValueError, match='max_shapes must be between 1 and'):
+            CompiledForward(backbone, max_shapes=bad)
+
+
+def test_fast_features_compile_backbone_and_neck_as_one_module_on_a_cpu(backbone):
+    model = torch.nn.Module()
+    neck = torch.nn.Conv2d(40, 8, 1)
+    model.backbone, model.neck = backbone, neck
+    assert not fast_features(model)  # nothing asked: nothing changed
+    assert fast_features(model, compile=True, cuda_graphs=True)  # no graphs off CUDA; compiled
+    assert isinstance(model.backbone, CompiledForward) and isinstance(model.neck, torch.nn.Identity)
+    features = model.backbone.module
+    assert list(features) == [backbone, neck]
