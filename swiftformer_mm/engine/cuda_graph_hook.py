@@ -1,9 +1,9 @@
 """``tools/test.py --cuda-graphs``: the backbone and neck of the tested model replayed as CUDA graphs."""
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
 from ..ops.cuda_graphs import replay_features
+from .runner_model import runner_model
 
 
 @HOOKS.register_module()
@@ -23,4 +23,4 @@ class CudaGraphHook(Hook):
         self.max_shapes = max_shapes
 
     def before_test(self, runner) -> None:
-        replay_features(runner.model.module if is_model_wrapper(runner.model) else runner.model, self.max_shapes)
+        replay_features(runner_model(runner), self.max_shapes)
