@@ -22,12 +22,12 @@ import sys
 
 from mmengine.dist import is_main_process
 
-from swiftformer_mm.cli import (RUN_ERRORS, CheckpointError, ConfigError, DataError, add_runner_args,
-                                build_runner, check_backbone, check_data_paths, check_num_classes, check_outputs,
-                                draw_predictions, drawn_images_dir, dump_predictions, error_message,
-                                evaluate_in_deploy_form, export_local_rank, guard_pipelines, hold_work_dir,
-                                load_run_config, load_strictly, metrics_file, replay_cuda_graphs,
-                                require_checkpoint, setup_distributed, task_of)
+from swiftformer_mm.cli import (RUN_ERRORS, CheckpointError, ConfigError, DataError, build_runner, check_backbone,
+                                check_data_paths, check_num_classes, check_outputs, draw_predictions,
+                                drawn_images_dir, dump_predictions, error_message, evaluate_in_deploy_form,
+                                guard_pipelines, hold_work_dir, load_run_config, load_strictly, metrics_file,
+                                parse_runner_args, replay_cuda_graphs, require_checkpoint, setup_distributed,
+                                task_of)
 
 
 def parse_args(argv=None):
@@ -51,10 +51,7 @@ def parse_args(argv=None):
         '--cuda-graphs', action='store_true',
         help='on a GPU, replay the backbone and neck as CUDA graphs, one per input shape (fast at batch 1; '
         'with --deploy, of the deploy form); the heads stay eager')
-    add_runner_args(parser)
-    args = parser.parse_args(argv)
-    export_local_rank(args)
-    return args
+    return parse_runner_args(parser, argv)
 
 
 def main(argv=None):
