@@ -2,15 +2,18 @@
 
 :func:`load_config` reads a file and merges ``--cfg-options`` into it, naming the file and
 line of a syntax error (a base's too); :func:`task_of` tells a detection config from a
-segmentation one by its ``default_scope``. Importing this module silences the one library
+segmentation one by its ``default_scope``; :func:`dataset_metainfo` gives the classes (and
+palette, ...) a data set config will have. Importing this module silences the one library
 warning no user can act on: MMEngine 0.10.7 imports setuptools' deprecated ``pkg_resources``
 (warning again on every reload) whenever a config inherits ``mmdet::`` or ``mmseg::`` bases.
 """
+import copy
 import os.path as osp
 import warnings
 from typing import Iterator, Optional, Tuple
 
 from mmengine.config import Config
+from mmengine.registry import init_default_scope
 
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated as an API', category=UserWarning)
 
@@ -95,3 +98,11 @@ def leaf_datasets(node, where: str) -> Iterator[Tuple[str, dict]]:
         yield from leaf_datasets(node['dataset'], f'{where}.dataset')
     else:
         yield where, node
+
+
+def dataset_metainfo(cfg: Config, dataset: dict) -> dict:
+    """Class names, palette, ... of the data set config ``dataset`` of ``cfg``, as the data set
+    builds them (lazily, without its pipeline: no file is read, no transform is built)."""
+    init_default_scope(cfg.default_scope)
+    dataset = dict(copy.deepcopy(dataset), lazy_init=True, pipeline=[])
+    return dict(registry_of(task_of(cfg), 'DATASETS').build(dataset).metainfo)

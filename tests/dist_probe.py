@@ -10,8 +10,9 @@ import os.path as osp
 import torch
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
+
+from swiftformer_mm.engine import runner_model
 
 
 @HOOKS.register_module()
@@ -25,5 +26,4 @@ class SaveRankWeightsHook(Hook):
 
     @staticmethod
     def _save(runner, name):
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        torch.save(model.state_dict(), osp.join(runner.work_dir, f'{name}_rank{get_rank()}.pth'))
+        torch.save(runner_model(runner).state_dict(), osp.join(runner.work_dir, f'{name}_rank{get_rank()}.pth'))

@@ -25,6 +25,8 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
+from swiftformer_mm.engine import runner_model
+
 
 class _CutWrites:
     """A file whose first write stores half of its bytes, then calls ``fault``."""
@@ -81,9 +83,8 @@ class FaultInjectionHook(Hook):
             self._cut.__enter__()  # for the rest of the process's life
         nan_at = int(os.environ.get('FAULT_NAN_AT_ITER', 0))
         if nan_at and runner.iter + 1 == nan_at:
-            model = runner.model.module if hasattr(runner.model, 'module') else runner.model
             with torch.no_grad():
-                model.decode_head.conv_seg.weight.fill_(float('nan'))
+                runner_model(runner).decode_head.conv_seg.weight.fill_(float('nan'))
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         sleep = float(os.environ.get('FAULT_SLEEP_AFTER_ITER', 0))

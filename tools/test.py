@@ -23,11 +23,11 @@ import sys
 from mmengine.dist import is_main_process
 
 from swiftformer_mm.cli import (RUN_ERRORS, CheckpointError, ConfigError, DataError, add_fast_inference_args,
-                                add_runner_args, build_runner, check_backbone, check_data_paths, check_num_classes,
-                                check_outputs, draw_predictions, drawn_images_dir, dump_predictions, error_message,
-                                evaluate_fast, evaluate_in_deploy_form, export_local_rank, guard_pipelines,
-                                hold_work_dir, load_run_config, load_strictly, metrics_file, require_checkpoint,
-                                setup_distributed, task_of)
+                                build_runner, check_backbone, check_data_paths, check_num_classes, check_outputs,
+                                draw_predictions, drawn_images_dir, dump_predictions, error_message, evaluate_fast,
+                                evaluate_in_deploy_form, guard_pipelines, hold_work_dir, load_run_config,
+                                load_strictly, metrics_file, parse_runner_args, require_checkpoint, setup_distributed,
+                                task_of)
 
 
 def parse_args(argv=None):
@@ -48,10 +48,7 @@ def parse_args(argv=None):
         '--deploy', action='store_true',
         help='evaluate every SwiftFormer in its deploy form, folded after loading the checkpoint')
     add_fast_inference_args(parser)
-    add_runner_args(parser)
-    args = parser.parse_args(argv)
-    export_local_rank(args)
-    return args
+    return parse_runner_args(parser, argv)
 
 
 def main(argv=None):

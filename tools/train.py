@@ -17,11 +17,11 @@ import sys
 
 from mmengine.dist import is_main_process
 
-from swiftformer_mm.cli import (RUN_ERRORS, ConfigError, DataError, add_runner_args, build_runner,
-                                 check_backbone, check_data_paths, check_num_classes, check_work_dir, enable_amp,
-                                 enable_auto_scale_lr, enable_fault_tolerance, error_message, export_local_rank,
-                                 guard_pipelines, hold_work_dir, load_run_config, resolve_resume, set_resume,
-                                 setup_distributed, task_of)
+from swiftformer_mm.cli import (RUN_ERRORS, ConfigError, DataError, build_runner, check_backbone, check_data_paths,
+                                check_num_classes, check_work_dir, enable_amp, enable_auto_scale_lr,
+                                enable_fault_tolerance, error_message, guard_pipelines, hold_work_dir,
+                                load_run_config, parse_runner_args, resolve_resume, set_resume, setup_distributed,
+                                task_of)
 
 
 def parse_args(argv=None):
@@ -39,10 +39,7 @@ def parse_args(argv=None):
     parser.add_argument('--skip-unreadable', action='store_true',
                         help='skip training samples whose image or label map cannot be read (missing, '
                         'empty, corrupt, truncated) with a warning, instead of stopping with an error naming the file')
-    add_runner_args(parser)
-    args = parser.parse_args(argv)
-    export_local_rank(args)
-    return args
+    return parse_runner_args(parser, argv)
 
 
 def main(argv=None):

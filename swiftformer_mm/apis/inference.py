@@ -19,20 +19,17 @@ from typing import Optional, Union
 import numpy as np
 import torch.nn as nn
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
 from ..checkpoint.fit import load_whole_model
-from ..config import leaf_datasets, load_config, registry_of, task_of
+from ..config import dataset_metainfo, leaf_datasets, load_config, task_of
 from ..models import switch_to_deploy
 from ..ops.fast_inference import fast_features
 
 
 def config_metainfo(cfg: Config) -> dict:
-    """Class names, palette, ... of the config's (first) test data set, built lazily: no file is read."""
-    init_default_scope(cfg.default_scope)
+    """:func:`~swiftformer_mm.config.dataset_metainfo` of the config's (first) test data set."""
     _, dataset_cfg = next(leaf_datasets(cfg.test_dataloader.dataset, 'test_dataloader.dataset'))
-    dataset_cfg = dict(copy.deepcopy(dataset_cfg), lazy_init=True)
-    return dict(registry_of(task_of(cfg), 'DATASETS').build(dataset_cfg).metainfo)
+    return dataset_metainfo(cfg, dataset_cfg)
 
 
 def dataset_meta(checkpoint: dict, cfg: Config) -> dict:

@@ -28,9 +28,13 @@ def add_runner_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
 
 
-def export_local_rank(args: argparse.Namespace) -> None:
-    """Sets ``LOCAL_RANK`` from ``--local-rank`` unless the launcher set it (torchrun does)."""
+def parse_runner_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    """``argv`` parsed by ``parser`` with :func:`add_runner_args`; sets ``LOCAL_RANK`` from
+    ``--local-rank`` unless the launcher set it (torchrun does)."""
+    add_runner_args(parser)
+    args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
 
 
 def add_fast_inference_args(parser: argparse.ArgumentParser) -> None:

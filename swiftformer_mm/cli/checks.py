@@ -5,18 +5,19 @@
   backbone returns, and the pretrained file of ``init_cfg``;
 - :func:`check_num_classes`: every head's ``num_classes`` against the classes of the data
   sets the run reads. mmdet and mmseg run a head with another ``num_classes`` than its data
-  set has without an error, and the metrics are wrong. A data set's classes are its
-  ``metainfo.classes`` or, without one, the ``METAINFO`` of its registered class (80 for
-  ``CocoDataset``, 150 for ``ADE20KDataset``).
+  set has without an error, and the metrics are wrong. A data set's classes are those it
+  builds (:func:`~swiftformer_mm.config.dataset_metainfo`): its ``metainfo.classes`` or,
+  without one, the ``METAINFO`` of its registered class (80 for ``CocoDataset``, 150 for
+  ``ADE20KDataset``).
 """
 import difflib
 import inspect
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, List, Tuple
 
 from mmengine.config import Config
 
 from ..checkpoint import CheckpointError, check_pretrained_exists
-from ..config import ConfigError, registry_of, task_of
+from ..config import ConfigError, dataset_metainfo
 from .data_checks import split_datasets
 
 # heads whose num_classes is not the number of the data set's classes: an RPN proposes objects
@@ -37,17 +38,6 @@ def _num_classes(node, where: str) -> Iterator[Tuple[str, int]]:
             yield from _num_classes(value, f'{where}.{i}')
 
 
-def dataset_classes(dataset: dict, task: str) -> Optional[List[str]]:
-    """The class names a data set config will have (``None`` when its type is unknown)."""
-    classes = (dataset.get('metainfo') or {}).get('classes')
-    if classes is not None:
-        return list(classes)
-    DATASETS = registry_of(task, 'DATASETS')
-    dataset_type = DATASETS.get(dataset.get('type')) if isinstance(dataset.get('type'), str) else None
-    classes = getattr(dataset_type, 'METAINFO', {}).get('classes')
-    return None if classes is None else list(classes)
-
-
 def check_num_classes(cfg: Config, splits: List[str]) -> None:
     """Fails when a head's ``num_classes`` differs from the number of classes of a data set of ``splits``.
 
@@ -57,9 +47,8 @@ def check_num_classes(cfg: Config, splits: List[str]) -> None:
     heads = list(_num_classes(cfg.get('model') or {}, 'model'))
     if not heads:
         return
-    task = task_of(cfg)
     for _, where, dataset in split_datasets(cfg, splits):
-        classes = dataset_classes(dataset, task)
+        classes = dataset_metainfo(cfg, dataset).get('classes')
         if classes is None:
             continue
         for key, value in heads:

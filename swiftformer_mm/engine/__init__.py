@@ -17,7 +17,8 @@ own tools, can build them wherever ``swiftformer_mm`` is imported):
 - :class:`FastInferenceHook`: backbone and neck compiled and/or replayed as CUDA
   graphs when testing (``tools/test.py --compile --cuda-graphs``);
 - :class:`MainProcessLoggerHook`: MMEngine's ``LoggerHook`` with one writer of
-  the test metrics file in a distributed run.
+  the test metrics file in a distributed run;
+- :func:`runner_model`: the Runner's model without its wrapper, for the hooks.
 
 ``swiftformer_mm.cli.enable_fault_tolerance`` switches all three on in a
 config; ``tools/train.py`` does so for every run.
@@ -29,9 +30,10 @@ from .fast_inference_hook import FastInferenceHook
 from .logger_hook import MainProcessLoggerHook
 from .nan_guard import NonFiniteLossError, NonFiniteLossHook
 from .rng_state import RngStateHook, get_rng_state, set_rng_state
+from .runner_model import runner_model
 
 __all__ = [
     'ATOMIC_BACKEND', 'AtomicLocalBackend', 'CheckpointFitHook', 'FastInferenceHook', 'MainProcessLoggerHook',
     'NonFiniteLossError', 'NonFiniteLossHook', 'RngStateHook', 'SwitchToDeployHook', 'get_rng_state',
-    'is_partial_file', 'set_rng_state', 'write_atomically'
+    'is_partial_file', 'runner_model', 'set_rng_state', 'write_atomically'
 ]

@@ -1,9 +1,9 @@
 """The Runner's checkpoint loads (``load_from``, resume) checked against the whole model."""
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
 from ..checkpoint.fit import check_fit, model_weights
+from .runner_model import runner_model
 
 
 @HOOKS.register_module()
@@ -24,7 +24,6 @@ class CheckpointFitHook(Hook):
         self.strict = strict
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         resuming = getattr(runner, '_resume', False)  # the Runner keeps no public flag for it
         source = runner._load_from or 'the checkpoint resumed from'
-        check_fit(model, model_weights(checkpoint), source, strict=self.strict or resuming)
+        check_fit(runner_model(runner), model_weights(checkpoint), source, strict=self.strict or resuming)

@@ -1,9 +1,9 @@
 """Evaluating a trained model in SwiftFormer's deploy form (``tools/test.py --deploy``)."""
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
 from ..models import switch_to_deploy
+from .runner_model import runner_model
 
 
 @HOOKS.register_module()
@@ -19,5 +19,4 @@ class SwitchToDeployHook(Hook):
     priority = 'VERY_HIGH'
 
     def before_test(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        switch_to_deploy(model.eval())
+        switch_to_deploy(runner_model(runner).eval())

@@ -1,10 +1,10 @@
 """``tools/test.py --compile / --cuda-graphs``: the backbone and neck of the tested model compiled
 and/or replayed as CUDA graphs."""
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
 from ..ops.fast_inference import fast_features
+from .runner_model import runner_model
 
 
 @HOOKS.register_module()
@@ -28,5 +28,4 @@ class FastInferenceHook(Hook):
         self.max_shapes = max_shapes
 
     def before_test(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        fast_features(model, self.compile, self.cuda_graphs, self.max_shapes)
+        fast_features(runner_model(runner), self.compile, self.cuda_graphs, self.max_shapes)
