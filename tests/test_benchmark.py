@@ -59,7 +59,8 @@ def check_rows(report, passes=('latency', 'throughput', 'train')):
     rows = report['results']
     for row in rows:
         assert row['size'] == [64, 64] and row['params_m'] > 0
-        trainable = row['variant'] not in ('deploy', 'deploy, onnxruntime', 'deploy+compile')
+        trainable = row['variant'] not in ('deploy', 'deploy, onnxruntime', 'deploy+compile',
+                                           'timm, compiled (reduce-overhead)')
         for name, field in PASS_FIELDS.items():
             assert (field in row) == (name in passes and (name != 'train' or trainable)), (row['model'], name)
         if 'latency_ms' in row:
@@ -155,7 +156,8 @@ class FourMaps(nn.Module):
         return outs
 
 
-def test_timm_and_torchvision_peers_are_wired(monkeypatch):
+def fake_timm(monkeypatch) -> list:
+    """Installs a ``timm`` whose models are :class:`FourMaps`; returns its create_model calls."""
     calls = []
     timm = types.ModuleType('timm')
 
@@ -164,6 +166,11 @@ def test_timm_and_torchvision_peers_are_wired(monkeypatch):
         return FourMaps()
 
     timm.create_model = create_model
+    monkeypatch.setitem(sys.modules, 'timm', timm)
+    return calls
+
+
+def test_timm_and_torchvision_peers_are_wired(monkeypatch):
 
     class FakeResNet(nn.Module):  # torchvision's attribute names
         def __init__(self):
@@ -176,8 +183,9 @@ def test_timm_and_torchvision_peers_are_wired(monkeypatch):
     torchvision = types.ModuleType('torchvision')
     torchvision.models = types.ModuleType('torchvision.models')
     torchvision.models.resnet50 = FakeResNet
-    block(monkeypatch, 'timm', 'torchvision', 'mmdet', 'transformers', 'onnxruntime')
-    for name, module in (('timm', timm), ('torchvision', torchvision), ('torchvision.models', torchvision.models)):
+    block(monkeypatch, 'torchvision', 'mmdet', 'transformers', 'onnxruntime')
+    calls = fake_timm(monkeypatch)
+    for name, module in (('torchvision', torchvision), ('torchvision.models', torchvision.models)):
         monkeypatch.setitem(sys.modules, name, module)
     report = main(TINY + ['--no-macs'])
     rows = check_rows(report)
@@ -255,6 +263,24 @@ def test_compile_times_the_compiled_forms_and_reports_compile_times(monkeypatch,
     params = [sum(p.numel() for p in m.parameters()) for m in compiled]
     assert params[0] == params[1] > params[2]  # the deploy form's norms are folded away
     assert 'train form+compile (compile ' in capsys.readouterr().out
+
+
+def test_compile_also_times_timm_in_its_best_compiled_form(monkeypatch):
+    modes = []
+
+    def record_compile(model, **kwargs):
+        modes.append((type(model).__name__, kwargs.get('mode')))
+        return model
+
+    monkeypatch.setattr(torch, 'compile', record_compile)
+    block(monkeypatch, 'transformers', 'onnxruntime', 'mmdet', 'torchvision')
+    fake_timm(monkeypatch)
+    rows = check_rows(main(TINY + ['--compile', '--passes', 'latency', 'train']), passes=('latency', 'train'))
+    compiled_timm = rows[('timm SwiftFormer-XS', 'timm, compiled (reduce-overhead)')]
+    assert ('FourMaps', 'reduce-overhead') in modes and 'train_ms' not in compiled_timm  # inference only
+    assert compiled_timm['compile_s'] > 0
+    for key in ((SF, 'deploy'), (SF, 'deploy+compile')):
+        assert set(rows[key]['speedup']) == {'timm', 'timm+compile'}
 
 
 def test_breakdown_sorts_the_time_of_every_pass_into_kinds(monkeypatch):

@@ -23,6 +23,7 @@ class Candidate:
         peer (str, optional): None for this project's rows, else ``'hf'``,
             ``'timm'`` or ``'r50'``: the key of the speed-ups over it.
         compile (bool): Run through ``torch.compile`` by the benchmark.
+        compile_mode (str, optional): Its ``mode`` (None: the default one).
         cuda_graphs (bool): Replayed as CUDA graphs (:class:`~swiftformer_mm.ops.cuda_graphs.GraphedForward`,
             around :class:`~swiftformer_mm.ops.compiled.CompiledForward` in the compiled row).
         trainable (bool): Has a training step.
@@ -35,6 +36,7 @@ class Candidate:
     arch: Optional[str] = None
     peer: Optional[str] = None
     compile: bool = False
+    compile_mode: Optional[str] = None
     cuda_graphs: bool = False
     trainable: bool = False
     onnx: bool = False

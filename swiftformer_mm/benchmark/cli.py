@@ -13,7 +13,7 @@ from .breakdown import breakdown_table, run_breakdown
 from .candidates import Candidate, swiftformer_candidates
 from .cold_heap import run_cold_heap
 from .measure import macs_of, measure
-from .peers import hf_candidate, resnet50_candidate, timm_candidate
+from .peers import compiled_timm_candidate, hf_candidate, resnet50_candidate, timm_candidate
 from .ratios import add_ratios
 from .report import COLD_HEAP_COLUMNS, header, machine_info, markdown_table, plot, write_json
 from .timing import DTYPES, PASSES, matmul_rate
@@ -39,9 +39,11 @@ Modes:
 
 Models: this project's SwiftFormer training form (in eval mode for inference)
 and deploy form (switch_to_deploy), the deploy form in onnxruntime (CPU, fp32),
-with --compile both forms through torch.compile; peers: HF transformers'
-SwiftFormerModel, timm's swiftformer_<arch> (features_only), ResNet-50 (mmdet's,
-else torchvision's trunk). A peer whose package does not import is skipped
+with --compile both forms through torch.compile, with --cuda-graphs the deploy
+form replayed as CUDA graphs (with both: of its compiled kernels); peers: HF
+transformers' SwiftFormerModel, timm's swiftformer_<arch> (features_only; with
+--compile also compiled, mode reduce-overhead), ResNet-50 (mmdet's, else
+torchvision's trunk). A peer whose package does not import is skipped
 with a note. Timer: CUDA events on CUDA, time.perf_counter on the CPU.
 """
 
@@ -79,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--cuda-graphs', action='store_true',
                         help='table, CUDA: also the deploy form replayed as CUDA graphs (capture time reported)')
     parser.add_argument('--compile', action='store_true',
-                        help='table: also both forms through torch.compile (compile times reported; slow)')
+                        help='table: also both forms and timm (mode reduce-overhead) through torch.compile, and with '
+                        '--cuda-graphs the fast inference mode (compile times reported; slow)')
     parser.add_argument('--no-macs', action='store_true',
                         help="table: skip MAC counting (FlopAnalyzer's trace is slow at large sizes)")
     parser.add_argument('--matmul-size', type=int,
@@ -140,7 +143,10 @@ def _candidates(args, device: torch.device, notes: List[str]) -> List[Candidate]
         candidates += swiftformer_candidates(arch, device.type, notes, with_onnx=table,
                                              with_compile=args.compile, with_cuda_graphs=args.cuda_graphs)
         if not args.no_peers:
-            candidates += [c for c in (hf_candidate(arch, notes), timm_candidate(arch, notes)) if c]
+            peers = [c for c in (hf_candidate(arch, notes), timm_candidate(arch, notes)) if c]
+            candidates += peers
+            if args.compile and table:
+                candidates += [compiled_timm_candidate(c) for c in peers if c.peer == 'timm']
     if not args.no_peers and args.mode != 'breakdown':
         r50 = resnet50_candidate(notes)
         candidates += [r50] if r50 else []

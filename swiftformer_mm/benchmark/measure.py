@@ -19,7 +19,7 @@ def count_macs(candidate: Candidate, size: Tuple[int, int]) -> int:
 
 def _compiled(model, candidate: Candidate):
     # looked up at call time, so that tests can replace torch.compile
-    return torch.compile(model, dynamic=False) if candidate.compile else model
+    return torch.compile(model, dynamic=False, mode=candidate.compile_mode) if candidate.compile else model
 
 
 def _first_call_s(fn: Callable[[], object], device: torch.device) -> float:

@@ -81,6 +81,14 @@ def timm_candidate(arch: str, notes: List[str]) -> Optional[Candidate]:
     return Candidate(name, 'timm', build, f'{arch}-timm', arch, peer='timm', trainable=True)
 
 
+def compiled_timm_candidate(timm: Candidate) -> Candidate:
+    """``timm`` in the best inference form a user can give it: ``torch.compile`` with
+    ``mode='reduce-overhead'`` (Inductor's kernels replayed as CUDA graphs on a GPU), the
+    yardstick of the fast inference mode (issue 13). Inference only."""
+    return Candidate(timm.model, 'timm, compiled (reduce-overhead)', timm.build, timm.macs_key, timm.arch,
+                     peer='timm+compile', compile=True, compile_mode='reduce-overhead')
+
+
 def resnet50_candidate(notes: List[str]) -> Optional[Candidate]:
     """ResNet-50 returning its four stage outputs: mmdet's when mmdet imports, else torchvision's
     trunk, else None (noted). Both train their batch norms (mmdet's ``norm_eval=False``)."""

@@ -16,7 +16,7 @@ def _speedup(row: dict, peer: dict, pass_name: str) -> Optional[float]:
 def add_ratios(rows: List[dict]) -> None:
     """Adds ``row['speedup'][peer][pass]`` to every SwiftFormer row (``peer`` None).
 
-    ``peer`` is ``'hf'``, ``'timm'`` (same arch) or ``'r50'``, measured at the
+    ``peer`` is ``'hf'``, ``'timm'``, ``'timm+compile'`` (same arch) or ``'r50'``, measured at the
     same input size and dtype; ``pass`` is ``'latency'`` (the peer's batch-1
     median / this row's), ``'throughput'`` (this row's images per second /
     the peer's) or ``'train'`` (the peer's training-step median / this

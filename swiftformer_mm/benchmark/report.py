@@ -9,7 +9,7 @@ import torch
 
 from .timing import timer_name
 
-PEER_LABELS = (('hf', 'HF'), ('timm', 'timm'), ('r50', 'R50'))
+PEER_LABELS = (('hf', 'HF'), ('timm', 'timm'), ('timm+compile', 'timm compiled'), ('r50', 'R50'))
 
 
 def precision_settings() -> dict:
