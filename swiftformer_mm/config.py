@@ -102,7 +102,16 @@ def leaf_datasets(node, where: str) -> Iterator[Tuple[str, dict]]:
 
 def dataset_metainfo(cfg: Config, dataset: dict) -> dict:
     """Class names, palette, ... of the data set config ``dataset`` of ``cfg``, as the data set
-    builds them (lazily, without its pipeline: no file is read, no transform is built)."""
+    builds them (lazily, without its pipeline: no file is read, no transform is built).
+
+    Raises:
+        ConfigError: the data set's type is not registered, or its arguments do not fit it.
+    """
     init_default_scope(cfg.default_scope)
     dataset = dict(copy.deepcopy(dataset), lazy_init=True, pipeline=[])
-    return dict(registry_of(task_of(cfg), 'DATASETS').build(dataset).metainfo)
+    try:
+        return dict(registry_of(task_of(cfg), 'DATASETS').build(dataset).metainfo)
+    except (KeyError, TypeError) as error:
+        message = error.args[0] if error.args else error
+        raise ConfigError(f"the data set {dataset.get('type')!r} cannot be built: {message}. Check its type "
+                          "(and custom_imports) and its arguments in the config") from None

@@ -365,6 +365,14 @@ def test_backbone_argument_typo_names_the_closest_argument(data, tmp_path):
     assert not (tmp_path / 'work').exists()
 
 
+def test_unregistered_data_set_type_is_named_before_anything_is_built(data, tmp_path):
+    result = run('train.py', seg_config(data), '--work-dir', tmp_path / 'work',
+                 '--cfg-options', 'val_dataloader.dataset.type=ShapesDataset')
+    assert_clean_error(result, "the data set 'ShapesDataset' cannot be built: ShapesDataset is not in the "
+                       "mmseg::dataset registry")
+    assert not (tmp_path / 'work').exists()
+
+
 def test_checkpoint_of_another_variant_names_the_key_and_shapes(data, tmp_path):
     # the golden checkpoint's network has blocks 2, 2, 3, 2 and widths 16, 24, 32, 40
     config = seg_config(data, arch='dict(_delete_=True, depths=[2, 2, 3, 2], widths=[16, 24, 32, 48])',
