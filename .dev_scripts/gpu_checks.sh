@@ -6,6 +6,8 @@
 #   fast_b1   issue 13: the fast inference mode (deploy form compiled + CUDA graphs) against eager, timm and
 #             HF eager and timm compiled (reduce-overhead), batch 1, SIZE_A, fp16 (280 s)
 #   fast_bn   the same at batch 16, SIZE_B (280 s)
+#   neck_b1   fast_b1 with Mask R-CNN's FPN neck after every backbone, as tools/test.py --compile --cuda-graphs
+#             runs backbone and neck (280 s)
 #   trainc    issue 13: the training form's training step compiled against eager, batch 8, SIZE_B, fp16 (240 s)
 #   table_a   issue 12: the README's GPU rows at SIZE_A (both forms, timm, HF, ResNet-50; fp32, fp16) (150 s)
 #   table_b   the same at SIZE_B (fp32, fp16, bf16) (180 s)
@@ -34,7 +36,7 @@ run() {  # run NAME SECONDS COMMAND...: the command under a time limit, its outp
 }
 
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(env tests fast_b1 fast_bn trainc table_a table_b)
+[ ${#sections[@]} -gt 0 ] || sections=(env tests fast_b1 fast_bn neck_b1 trainc table_a table_b)
 for section in "${sections[@]}"; do
     case $section in
     env)
@@ -54,6 +56,9 @@ for name in ('timm', 'transformers', 'torchvision', 'triton'):
     fast_bn)
         run fast_bn 280 "${BENCH[@]}" --sizes "$B" --dtypes fp16 --passes throughput --batch 16 --compile \
             --cuda-graphs --out-json "$OUT/fast_bn.json" ;;
+    neck_b1)
+        run neck_b1 280 "${BENCH[@]}" --sizes "$A" --dtypes fp16 --passes latency --compile --cuda-graphs --with-neck \
+            --out-json "$OUT/neck_b1.json" ;;
     trainc)
         run trainc 240 "${BENCH[@]}" --sizes "$B" --dtypes fp16 --passes train --train-batch 8 --compile --no-peers \
             --out-json "$OUT/trainc.json" ;;
@@ -64,7 +69,7 @@ for name in ('timm', 'transformers', 'torchvision', 'triton'):
         run table_b 180 "${BENCH[@]}" --sizes "$B" --dtypes fp32 fp16 bf16 --passes throughput train --batch 16 \
             --train-batch 8 --out-json "$OUT/table_b.json" ;;
     *)
-        echo "unknown section '$section' (env, tests, fast_b1, fast_bn, trainc, table_a, table_b)"
+        echo "unknown section '$section' (env, tests, fast_b1, fast_bn, neck_b1, trainc, table_a, table_b)"
         exit 2 ;;
     esac
 done

@@ -344,3 +344,42 @@ def test_refuses_what_a_mode_cannot_do(args, message, capsys):
         main(args)
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
     assert parse_size('800x1216') == (800, 1216)
+
+
+def test_plain_fpn_computes_what_mmdets_fpn_does():
+    from mmdet.models.necks import FPN
+    from swiftformer_mm.benchmark.neck import PlainFPN
+    torch.manual_seed(0)
+    channels = (16, 24, 32, 40)
+    theirs, ours = FPN(list(channels), 32, num_outs=5).eval(), PlainFPN(channels, 32).eval()
+    for name in ('lateral_convs', 'fpn_convs'):
+        for their_conv, our_conv in zip(getattr(theirs, name), getattr(ours, name)):
+            our_conv.load_state_dict(their_conv.conv.state_dict())
+    # an odd input size: the coarser maps are not exactly half the finer ones
+    maps = [torch.randn(1, c, (65 + 2**i) // 2**(i + 2), (97 + 2**i) // 2**(i + 2)) for i, c in enumerate(channels)]
+    with torch.no_grad():
+        expected, got = theirs(maps), ours(maps)
+    assert len(got) == len(expected) == 5
+    for a, b in zip(got, expected):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+
+
+def test_with_neck_rows_run_backbone_and_fpn_as_one_module(monkeypatch):
+    from swiftformer_mm.benchmark.candidates import swiftformer_candidates
+    from swiftformer_mm.benchmark.neck import PlainFPN
+    from swiftformer_mm.ops.compiled import CompiledForward
+    from swiftformer_mm.ops.cuda_graphs import GraphedForward
+    report = main(TINY + ['--with-neck', '--no-peers', '--passes', 'latency', '--no-macs'])
+    assert {(r['model'], r['variant']) for r in report['results']} == {(f'{SF} + FPN', 'train form'),
+                                                                       (f'{SF} + FPN', 'deploy')}
+    assert "neck: mmdet's FPN (256 channels, 5 levels), as in the Mask R-CNN configs" in report['notes']
+    # on a GPU, the fast inference mode's row compiles and captures backbone and neck together
+    rows = swiftformer_candidates('xs', 'cuda', [], with_onnx=False, with_compile=True, with_cuda_graphs=True,
+                                  neck=PlainFPN)
+    [fast] = [c for c in rows if c.variant == 'deploy+compile, CUDA graphs']
+    built = fast.build()
+    assert isinstance(built, GraphedForward) and isinstance(built.module, CompiledForward)
+    backbone, neck = built.module.module
+    assert backbone.deploy and isinstance(neck, PlainFPN) and len(neck.lateral_convs) == 4
+    outputs = built(torch.rand(1, 3, 64, 64))  # under autograd: eager (a compile takes a minute on a CPU)
+    assert [m.shape[1:] for m in outputs] == [(256, 16, 16), (256, 8, 8), (256, 4, 4), (256, 2, 2), (256, 1, 1)]

@@ -1,5 +1,6 @@
 """The models compared: this project's SwiftFormer in each form it runs in."""
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, List, Optional
 
 import torch.nn as nn
@@ -7,6 +8,7 @@ import torch.nn as nn
 from ..models import SwiftFormer
 from ..ops.compiled import CompiledForward
 from ..ops.cuda_graphs import GraphedForward
+from .neck import NeckBuilder, with_neck
 
 
 @dataclass
@@ -77,38 +79,44 @@ def onnx_unavailable() -> Optional[str]:
 
 
 def swiftformer_candidates(arch: str, device_type: str, notes: List[str], with_onnx: bool = True,
-                           with_compile: bool = False, with_cuda_graphs: bool = False) -> List[Candidate]:
+                           with_compile: bool = False, with_cuda_graphs: bool = False,
+                           neck: Optional[NeckBuilder] = None) -> List[Candidate]:
     """The training form, the deploy form and, as asked, the deploy form in onnxruntime (CPU
     only), both forms through ``torch.compile`` and the deploy form as CUDA graphs (CUDA only; of
     its compiled kernels too with ``with_compile``: the fast inference mode of ``tools/test.py
-    --deploy --compile --cuda-graphs``); rows that cannot run are named in ``notes``."""
-    name = f'SwiftFormer-{arch.upper()}'
+    --deploy --compile --cuda-graphs``); rows that cannot run are named in ``notes``. With ``neck``,
+    every row is the backbone followed by that neck (inside the compiled and captured module)."""
+    name, key = f'SwiftFormer-{arch.upper()}', arch
+    train, deploy = (lambda: train_form(arch)), (lambda: deploy_form(arch))
+    if neck is not None:  # the ONNX exporter takes the backbone alone: no onnxruntime row
+        name, key, with_onnx = f'{name} + FPN', f'{arch}+fpn', False
+        train, deploy = partial(with_neck, train, neck), partial(with_neck, deploy, neck)
     candidates = [
-        Candidate(name, 'train form', lambda: train_form(arch), f'{arch}-train', arch, trainable=True),
-        Candidate(name, 'deploy', lambda: deploy_form(arch), f'{arch}-deploy', arch),
+        Candidate(name, 'train form', train, f'{key}-train', arch, trainable=True),
+        Candidate(name, 'deploy', deploy, f'{key}-deploy', arch),
     ]
     if with_onnx:
         reason = onnx_unavailable() if device_type == 'cpu' else f'timed on the CPU only; this run is on {device_type}'
         if reason:
             notes.append(f'{name} deploy, onnxruntime: skipped ({reason})')
         else:
-            candidates.append(Candidate(name, 'deploy, onnxruntime', lambda: deploy_form(arch),
-                                        f'{arch}-deploy', arch, onnx=True))
+            candidates.append(Candidate(name, 'deploy, onnxruntime', deploy,
+                                        f'{key}-deploy', arch, onnx=True))
     if with_compile:
         candidates += [
-            Candidate(name, 'train form+compile', lambda: train_form(arch), f'{arch}-train', arch,
+            Candidate(name, 'train form+compile', train, f'{key}-train', arch,
                       compile=True, trainable=True),
-            Candidate(name, 'deploy+compile', lambda: deploy_form(arch), f'{arch}-deploy', arch,
+            Candidate(name, 'deploy+compile', deploy, f'{key}-deploy', arch,
                       compile=True),
         ]
     if with_cuda_graphs:
         if device_type == 'cuda':
-            candidates.append(Candidate(name, 'deploy, CUDA graphs', lambda: GraphedForward(deploy_form(arch)),
-                                        f'{arch}-deploy', arch, cuda_graphs=True))
+            candidates.append(Candidate(name, 'deploy, CUDA graphs', lambda: GraphedForward(deploy()),
+                                        f'{key}-deploy', arch, cuda_graphs=True))
             if with_compile:
                 candidates.append(Candidate(name, 'deploy+compile, CUDA graphs',
-                                            lambda: GraphedForward(CompiledForward(deploy_form(arch))),
-                                            f'{arch}-deploy', arch, cuda_graphs=True))
+                                            lambda: GraphedForward(CompiledForward(deploy())),
+                                            f'{key}-deploy', arch, cuda_graphs=True))
         else:
             notes.append(f'{name} deploy, CUDA graphs: skipped (CUDA only; this run is on {device_type})')
     return candidates

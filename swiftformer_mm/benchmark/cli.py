@@ -13,7 +13,8 @@ from .breakdown import breakdown_table, run_breakdown
 from .candidates import Candidate, swiftformer_candidates
 from .cold_heap import run_cold_heap
 from .measure import macs_of, measure
-from .peers import compiled_timm_candidate, hf_candidate, resnet50_candidate, timm_candidate
+from .neck import fpn_builder
+from .peers import compiled_timm_candidate, hf_candidate, peer_with_neck, resnet50_candidate, timm_candidate
 from .ratios import add_ratios
 from .report import COLD_HEAP_COLUMNS, header, machine_info, markdown_table, plot, write_json
 from .timing import DTYPES, PASSES, matmul_rate
@@ -83,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--compile', action='store_true',
                         help='table: also both forms and timm (mode reduce-overhead) through torch.compile, and with '
                         '--cuda-graphs the fast inference mode (compile times reported; slow)')
+    parser.add_argument('--with-neck', action='store_true',
+                        help="table: every model followed by Mask R-CNN's FPN neck, as the fast inference mode of "
+                        'tools/test.py runs them (mmdet\'s FPN, else the same computation in plain torch)')
     parser.add_argument('--no-macs', action='store_true',
                         help="table: skip MAC counting (FlopAnalyzer's trace is slow at large sizes)")
     parser.add_argument('--matmul-size', type=int,
@@ -110,6 +114,7 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> torch.d
         parser.error('--device cuda: torch.cuda.is_available() is False')
     if args.mode != 'table':
         for flag, given in (('--compile', args.compile), ('--cuda-graphs', args.cuda_graphs),
+                            ('--with-neck', args.with_neck),
                             ('--no-macs', args.no_macs), ('--out-png', args.out_png)):
             if given:
                 parser.error(f'{flag} is for --mode table')
@@ -138,19 +143,19 @@ def _apply_tf32(choice: str) -> None:
 
 def _candidates(args, device: torch.device, notes: List[str]) -> List[Candidate]:
     table = args.mode == 'table'
-    candidates = []
+    neck = fpn_builder(notes) if args.with_neck else None
+    candidates, peers = [], []
     for arch in args.arch:
-        candidates += swiftformer_candidates(arch, device.type, notes, with_onnx=table,
-                                             with_compile=args.compile, with_cuda_graphs=args.cuda_graphs)
+        candidates += swiftformer_candidates(arch, device.type, notes, with_onnx=table, with_compile=args.compile,
+                                             with_cuda_graphs=args.cuda_graphs, neck=neck)
         if not args.no_peers:
-            peers = [c for c in (hf_candidate(arch, notes), timm_candidate(arch, notes)) if c]
-            candidates += peers
-            if args.compile and table:
-                candidates += [compiled_timm_candidate(c) for c in peers if c.peer == 'timm']
+            peers += [c for c in (hf_candidate(arch, notes), timm_candidate(arch, notes)) if c]
     if not args.no_peers and args.mode != 'breakdown':
-        r50 = resnet50_candidate(notes)
-        candidates += [r50] if r50 else []
-    return candidates
+        peers += [c for c in (resnet50_candidate(notes), ) if c]
+    peers = [peer_with_neck(c, neck) for c in peers] if neck else peers
+    if args.compile and table:
+        peers += [compiled_timm_candidate(c) for c in peers if c.peer == 'timm']
+    return candidates + peers
 
 
 def _table(args, device, candidates, notes, report) -> List[dict]:

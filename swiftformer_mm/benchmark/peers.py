@@ -3,6 +3,7 @@
 Each is imported only here, when its row is built; a peer whose package does
 not import is left out with a note saying why.
 """
+from dataclasses import replace
 from typing import List, Optional, Tuple
 
 import torch
@@ -10,6 +11,7 @@ import torch.nn as nn
 
 from ..models import SwiftFormer
 from .candidates import Candidate, eval_mode
+from .neck import NeckBuilder, with_neck
 
 
 def _import_error(error: BaseException) -> str:
@@ -108,3 +110,9 @@ def resnet50_candidate(notes: List[str]) -> Optional[Candidate]:
     return Candidate('ResNet-50', 'torchvision', lambda: eval_mode(TorchvisionTrunk(resnet50())), 'resnet50',
                      peer='r50', trainable=True)
 
+
+
+def peer_with_neck(candidate: Candidate, neck: NeckBuilder) -> Candidate:
+    """A peer's row with the neck after its backbone (``--with-neck``)."""
+    return replace(candidate, model=f'{candidate.model} + FPN', macs_key=f'{candidate.macs_key}+fpn',
+                   build=lambda: with_neck(candidate.build, neck))

@@ -112,10 +112,12 @@ def markdown_table(rows: Sequence[dict], columns: Sequence[Column] = TABLE_COLUM
     batch in training mode; peak MiB: see :func:`~.memory.peak_memory_mib`;
     page faults: minor faults of one batch-1 forward (CPU); % of matmul rate:
     the batch-1 forward's MACs per second over the fp32 ``torch.mm`` rate;
-    x vs HF / timm / R50: speed-ups latency / throughput / train step (see
-    :func:`~.ratios.add_ratios`); dev. vs fp32: largest autocast deviation
+    x vs HF / timm / timm compiled / R50: speed-ups latency / throughput / train step (see
+    :func:`~.ratios.add_ratios`; a peer's column only where it was measured); dev. vs fp32: largest autocast deviation
     relative to the largest fp32 output.
     """
+    # speed-ups over a peer that this run did not measure are left out
+    columns = [c for c in columns if not c[0].startswith('x vs') or any(c[2](r) != '-' for r in rows)]
     lines = ['| ' + ' | '.join(c[0] for c in columns) + ' |', '|' + '|'.join(c[1] for c in columns) + '|']
     lines += ['| ' + ' | '.join(c[2](r) for c in columns) + ' |' for r in rows]
     return '\n'.join(lines)
