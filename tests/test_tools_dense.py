@@ -168,6 +168,27 @@ def test_test_det_writes_metrics_pickle_and_drawings(det_run, tmp_path):
     assert len(list(drawn.glob('val_*.jpg'))) == NUM_VAL
 
 
+def test_test_det_in_the_fast_inference_mode_predicts_what_the_training_form_does(det_run, tmp_path):
+    """``--deploy --compile`` on a CPU: the deploy form's backbone and the FPN neck compiled as one
+    module (a real Inductor compile); ``--cuda-graphs`` has nothing to replay on a CPU."""
+    runs = {}
+    for name, extra in (('plain', []), ('fast', ['--deploy', '--compile', '--cuda-graphs'])):
+        result = run_tool('test.py', det_run['config'], det_run['checkpoint'], '--work-dir', tmp_path / name,
+                          '--out', tmp_path / f'{name}.pkl', *extra)
+        metrics = json.loads(printed_path(result.stdout, 'metrics').read_text())
+        runs[name] = metrics, pickle.loads((tmp_path / f'{name}.pkl').read_bytes())
+    assert 'backbone and neck compiled (torch.compile), once per input shape' in result.stdout + result.stderr
+    (metrics, predictions), (fast_metrics, fast_predictions) = runs['plain'], runs['fast']
+    for key in ('coco/bbox_mAP', 'coco/segm_mAP', 'coco/bbox_mAP_50'):
+        assert fast_metrics[key] == pytest.approx(metrics[key], abs=1e-3), key
+    assert len(fast_predictions) == len(predictions) == NUM_VAL
+    for got, expected in zip(fast_predictions, predictions):
+        got, expected = got['pred_instances'], expected['pred_instances']
+        assert torch.equal(got['labels'], expected['labels'])
+        torch.testing.assert_close(got['scores'], expected['scores'], rtol=0, atol=1e-4)
+        torch.testing.assert_close(got['bboxes'], expected['bboxes'], rtol=0, atol=1e-2)
+
+
 def test_test_seg_writes_metrics_label_maps_and_drawings(seg_run, data_root, tmp_path):
     out = tmp_path / 'label_maps'
     out.mkdir()
