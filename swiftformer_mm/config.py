@@ -108,10 +108,12 @@ def dataset_metainfo(cfg: Config, dataset: dict) -> dict:
         ConfigError: the data set's type is not registered, or its arguments do not fit it.
     """
     init_default_scope(cfg.default_scope)
-    dataset = dict(copy.deepcopy(dataset), lazy_init=True, pipeline=[])
+    registry = registry_of(task_of(cfg), 'DATASETS')
+    dataset_type = dataset.get('type')
+    if isinstance(dataset_type, str) and registry.get(dataset_type) is None:
+        raise ConfigError(f'the data set type {dataset_type!r} is not registered in {registry.scope}: check its '
+                          'name, or import the module that registers it (custom_imports)')
     try:
-        return dict(registry_of(task_of(cfg), 'DATASETS').build(dataset).metainfo)
-    except (KeyError, TypeError) as error:
-        message = error.args[0] if error.args else error
-        raise ConfigError(f"the data set {dataset.get('type')!r} cannot be built: {message}. Check its type "
-                          "(and custom_imports) and its arguments in the config") from None
+        return dict(registry.build(dict(copy.deepcopy(dataset), lazy_init=True, pipeline=[])).metainfo)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f'the data set {dataset_type!r} cannot be built from the config: {error}') from error

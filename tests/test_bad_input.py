@@ -368,8 +368,8 @@ def test_backbone_argument_typo_names_the_closest_argument(data, tmp_path):
 def test_unregistered_data_set_type_is_named_before_anything_is_built(data, tmp_path):
     result = run('train.py', seg_config(data), '--work-dir', tmp_path / 'work',
                  '--cfg-options', 'val_dataloader.dataset.type=ShapesDataset')
-    assert_clean_error(result, "the data set 'ShapesDataset' cannot be built: ShapesDataset is not in the "
-                       "mmseg::dataset registry")
+    assert_clean_error(result, "the data set type 'ShapesDataset' is not registered in mmseg: check its name, "
+                       "or import the module that registers it (custom_imports)")
     assert not (tmp_path / 'work').exists()
 
 

@@ -5,6 +5,7 @@ backend, about a minute for the first compilation on the 2-core machine); the sh
 is checked with the compiled function replaced by a recorder. CUDA graphs of compiled code are
 checked in tests/test_cuda.py.
 """
+import functools
 import logging
 
 import pytest
@@ -79,6 +80,19 @@ def test_autograd_runs_the_module_itself(recorded):
     x = torch.randn(1, 3, 32, 32, requires_grad=True)
     sum(o.mean() for o in compiled(x)).backward()
     assert x.grad is not None and not calls and not compiled.keys
+
+
+def test_each_instance_has_its_own_budget_of_compilations(monkeypatch):
+    """Dynamo counts its recompile limit per code object: two models compiled in one process
+    (two ``init_model(compile=True)``) must not share it, or the second runs eagerly unsaid."""
+    monkeypatch.setattr(torch, 'compile', functools.partial(torch.compile, backend='eager'))  # no Inductor: fast
+    torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
+    with torch._dynamo.config.patch(recompile_limit=2), torch.no_grad():
+        for model in [CompiledForward(torch.nn.Conv2d(3, 4, 1), max_shapes=2) for _ in range(2)]:
+            for side in (8, 9):
+                model(torch.randn(1, 3, side, side))
+    assert torch._dynamo.utils.counters['stats']['unique_graphs'] == 4
 
 
 def test_max_shapes_within_dynamos_recompile_limit(backbone):

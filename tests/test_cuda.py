@@ -135,7 +135,8 @@ def test_cuda_graphs_reproduce_the_golden_outputs_and_eager(case, compile, full_
         with torch.no_grad():
             replayed, eager = graphed(x), model(x)
         assert golden_error(replayed, sample['outputs']) < TOLERANCE
-        assert max((a - b).abs().max().item() for a, b in zip(replayed, eager)) < 1e-5
+        # the eager kernels replay bit for bit; Inductor's may sum in another order
+        assert max((a - b).abs().max().item() for a, b in zip(replayed, eager)) < (TOLERANCE if compile else 1e-5)
     assert len(graphed.graphs) == len({tuple(s['input'].shape) for s in golden['cases']})
 
 
@@ -153,6 +154,26 @@ def test_cuda_graphs_beyond_the_bound_run_eagerly_and_replays_see_new_inputs(xs_
             for got, expected in zip(graphed(x), deploy(x)):
                 torch.testing.assert_close(got.float(), expected.float(), rtol=1e-2, atol=1e-2)
     assert len(graphed.graphs) == 2
+
+
+def test_a_graph_captured_under_autocast_makes_its_own_weight_casts(xs_forms):
+    """Autocast caches weight casts within a region and frees them at its end; a graph that read
+    the cache would replay on freed memory, reused by the next allocations."""
+    from swiftformer_mm.ops.cuda_graphs import GraphedForward
+    _, deploy = xs_forms
+    graphed = GraphedForward(deploy)
+    x = torch.randn(1, 3, 224, 224, device='cuda')
+    with torch.no_grad():
+        with torch.autocast('cuda', dtype=torch.float16):
+            graphed(x)  # captured here
+        torch.cuda.empty_cache()
+        clutter = [torch.full((1 << 20, ), 1e4, device='cuda') for _ in range(64)]  # reuses freed blocks
+        with torch.autocast('cuda', dtype=torch.float16):
+            replayed, eager = graphed(x), deploy(x)
+    del clutter
+    assert len(graphed.graphs) == 1
+    for got, want in zip(replayed, eager):
+        torch.testing.assert_close(got.float(), want.float(), rtol=1e-2, atol=1e-2)
 
 
 @pytest.mark.parametrize('compile', [False, True], ids=['eager_kernels', 'compiled'])

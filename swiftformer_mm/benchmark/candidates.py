@@ -88,7 +88,9 @@ def swiftformer_candidates(arch: str, device_type: str, notes: List[str], with_o
     every row is the backbone followed by that neck (inside the compiled and captured module)."""
     name, key = f'SwiftFormer-{arch.upper()}', arch
     train, deploy = (lambda: train_form(arch)), (lambda: deploy_form(arch))
-    if neck is not None:  # the ONNX exporter takes the backbone alone: no onnxruntime row
+    if neck is not None:
+        if with_onnx and device_type == 'cpu':
+            notes.append(f'{name} + FPN deploy, onnxruntime: skipped (the ONNX export takes the backbone alone)')
         name, key, with_onnx = f'{name} + FPN', f'{arch}+fpn', False
         train, deploy = partial(with_neck, train, neck), partial(with_neck, deploy, neck)
     candidates = [

@@ -5,7 +5,6 @@ import sys
 from typing import List, Optional, Sequence
 
 import torch
-import torch._dynamo
 
 from ..models import SwiftFormer
 from ..utils import parse_size
@@ -232,10 +231,6 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     _apply_tf32(args.tf32)
-    if args.compile:
-        # every compiled row compiles SwiftFormer.forward, once per form, shape, dtype and pass: past
-        # dynamo's recompile limit (8 by default) a row would run eagerly and be timed as compiled
-        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
 
     info = machine_info(device)
     print(header(info, command), flush=True)

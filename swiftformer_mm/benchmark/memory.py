@@ -23,8 +23,9 @@ def _cpu_profiler_peak_bytes(fn: Callable[[], object]) -> int:
     return peak
 
 
-def peak_memory_mib(fn: Callable[[], object], device: torch.device) -> float:
-    """Peak MiB allocated during one call of ``fn`` above what was allocated before it.
+def peak_memory_mib(fn: Callable[[], object], device: torch.device, calls: int = 1) -> float:
+    """Peak MiB allocated during ``calls`` calls of ``fn`` (CUDA; one on a CPU) above what was
+    allocated before them.
 
     CUDA: ``torch.cuda.max_memory_allocated`` minus ``memory_allocated``
     before the call; tensors of earlier calls freed during it (gradients set
@@ -37,7 +38,8 @@ def peak_memory_mib(fn: Callable[[], object], device: torch.device) -> float:
         synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
         before = torch.cuda.memory_allocated(device)
-        fn()
+        for _ in range(calls):
+            fn()
         synchronize(device)
         return (torch.cuda.max_memory_allocated(device) - before) / 2**20
     return _cpu_profiler_peak_bytes(fn) / 2**20

@@ -108,13 +108,14 @@ def training_fn(model: nn.Module, batch: int, size, device, dtype_name) -> Calla
     return step
 
 
-def autocast_deviation(model: nn.Module, size, device, dtype_name) -> float:
-    """Largest deviation of the autocast outputs from the fp32 ones, relative to the largest
-    fp32 value, over all returned maps of one random batch-1 image."""
+def autocast_deviation(model: nn.Module, runner: Callable, size, device, dtype_name) -> float:
+    """Largest deviation of ``runner``'s autocast outputs (the form timed: compiled, replayed or
+    eager) from ``model``'s eager fp32 ones, relative to the largest fp32 value, over all returned
+    maps of one random batch-1 image."""
     x = torch.rand(1, 3, *size, device=device)
-    with torch.no_grad():
-        reference = model(x)
-        with autocast(device, dtype_name):
-            outputs = model(x)
+    with torch.enable_grad():  # the compiled and graph wrappers run their module eagerly under autograd
+        reference = [out.detach() for out in model(x)]
+    with torch.no_grad(), autocast(device, dtype_name):
+        outputs = runner(x)
     return max(((out.float() - ref).abs().max() / ref.abs().max()).item()
                for out, ref in zip(outputs, reference))

@@ -29,6 +29,14 @@ def applies(x: torch.Tensor) -> bool:
             and not torch.onnx.is_in_onnx_export())
 
 
+def _own_code(function):
+    """``function`` with a code object of its own. Dynamo keeps compilations, and counts them
+    against its recompile limit, per code object: every lambda made by the same line shares one, so
+    each :class:`CompiledForward` would draw on the others' budget (and keep their dead entries)."""
+    function.__code__ = function.__code__.replace()
+    return function
+
+
 class CompiledForward(nn.Module):
     """``module``'s forward compiled by ``torch.compile`` where :func:`applies` (see the module docstring).
 
@@ -47,8 +55,8 @@ class CompiledForward(nn.Module):
                              f'got {max_shapes}')
         self.module = module
         self.max_shapes = max_shapes
-        # the bound method, not the module: a compiled module would register its parameters twice
-        self.compiled = torch.compile(module.forward, dynamic=False)
+        # a plain function, not the module: a compiled module would register its parameters twice
+        self.compiled = torch.compile(_own_code(lambda x: module(x)), dynamic=False)
         self.keys = set()
         self._said_full = False
 

@@ -35,14 +35,18 @@ def capture(module: nn.Module, sample: torch.Tensor, warmup: int = 2) -> Tuple[t
         function that replays it.
     """
     static_input = sample.clone()
+    # autocast's cache of weight casts would let the graph read casts made before the capture,
+    # freed when the caller's autocast region ends: the graph must make its own casts
+    uncached = torch.autocast('cuda', dtype=torch.get_autocast_dtype('cuda'),
+                              enabled=torch.is_autocast_enabled('cuda'), cache_enabled=False)
     side = torch.cuda.Stream(device=sample.device)
     side.wait_stream(torch.cuda.current_stream(sample.device))
-    with torch.cuda.stream(side):  # cuDNN picks its algorithms and the allocator warms up
+    with torch.cuda.stream(side), uncached:  # cuDNN picks its algorithms and the allocator warms up
         for _ in range(warmup):
             module(static_input)
     torch.cuda.current_stream(sample.device).wait_stream(side)
     graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
+    with torch.cuda.graph(graph), uncached:
         static_output = module(static_input)
     return static_input, static_output, graph.replay
 
