@@ -2,7 +2,7 @@
 # The CUDA tests and GPU measurements that the 2-core development machines cannot make, for one
 # call of the device machine (see .dev_scripts/README.md). Sections run in the order given (time limits):
 #   env       GPU, driver and package versions (60 s)
-#   tests     tests/test_cuda.py, and the CPU tests of the fast inference mode as a check of the install (300 s)
+#   tests     tests/test_cuda.py: the golden cases, autocast, AMP and the fast inference mode on CUDA (300 s)
 #   fast_b1   issue 13: the fast inference mode (deploy form compiled + CUDA graphs) against eager, timm and
 #             HF eager and timm compiled (reduce-overhead), batch 1, SIZE_A, fp16 (280 s)
 #   fast_bn   the same at batch 16, SIZE_B (280 s)
@@ -48,8 +48,7 @@ for name in ('timm', 'transformers', 'torchvision', 'triton'):
     except Exception as error:
         print(name, 'absent:', error)" ;;
     tests)
-        run tests 300 python3 -m pytest tests/test_cuda.py tests/test_cuda_graphs.py tests/test_compiled.py -q -rA \
-            -p no:cacheprovider ;;
+        run tests 300 python3 -m pytest tests/test_cuda.py -q -rA -p no:cacheprovider ;;
     fast_b1)
         run fast_b1 280 "${BENCH[@]}" --sizes "$A" --dtypes fp16 --passes latency --compile --cuda-graphs \
             --out-json "$OUT/fast_b1.json" ;;
