@@ -19,6 +19,17 @@ def _deterministic_seed():
     torch.manual_seed(0)
 
 
+# a SwiftFormer small enough to build in milliseconds: four stages, strides 4 to 32
+SMALL_ARCH = dict(depths=[1, 1, 2, 1], widths=[16, 24, 32, 40])
+
+
+@pytest.fixture
+def deploy_backbone():
+    """A SwiftFormer of :data:`SMALL_ARCH` in its deploy form, random weights (seed 0)."""
+    from swiftformer_mm import SwiftFormer
+    return SwiftFormer(arch=SMALL_ARCH).eval().switch_to_deploy()
+
+
 @pytest.fixture
 def one_thread():
     """Runs a test on one CPU thread: small tensors gain nothing from more, and

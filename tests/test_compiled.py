@@ -13,49 +13,40 @@ import torch
 import torch._dynamo
 from mmengine.logging import MMLogger
 
-from swiftformer_mm import SwiftFormer
 from swiftformer_mm.ops.compiled import CompiledForward
 from swiftformer_mm.ops.fast_inference import fast_features
 
-TINY = dict(depths=[1, 1, 2, 1], widths=[16, 24, 32, 40])
 
-
-@pytest.fixture
-def backbone():
-    torch.manual_seed(0)
-    return SwiftFormer(arch=TINY).eval().switch_to_deploy()
-
-
-def test_the_compiled_deploy_form_equals_eager_and_compiles_once_per_shape(backbone):
+def test_the_compiled_deploy_form_equals_eager_and_compiles_once_per_shape(deploy_backbone):
     torch._dynamo.reset()
     torch._dynamo.utils.counters.clear()
-    compiled = CompiledForward(backbone)
+    compiled = CompiledForward(deploy_backbone)
     x = torch.randn(1, 3, 64, 96)
     with torch.no_grad():
-        first, second, expected = compiled(x), compiled(x), backbone(x)
+        first, second, expected = compiled(x), compiled(x), deploy_backbone(x)
     for got in (first, second):
         for a, b in zip(got, expected):
             torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
     assert torch._dynamo.utils.counters['stats']['unique_graphs'] == 1
     assert len(compiled.keys) == 1
-    assert compiled.state_dict().keys() == {f'module.{k}' for k in backbone.state_dict()}
+    assert compiled.state_dict().keys() == {f'module.{k}' for k in deploy_backbone.state_dict()}
 
 
 @pytest.fixture
-def recorded(backbone):
+def recorded(deploy_backbone):
     """A CompiledForward of at most two shapes whose "compiled" function runs the module and
     records the shapes it was called with."""
     calls = []
-    compiled = CompiledForward(backbone, max_shapes=2)
+    compiled = CompiledForward(deploy_backbone, max_shapes=2)
 
     def run(x):
         calls.append(tuple(x.shape))
-        return backbone(x)
+        return deploy_backbone(x)
     compiled.compiled = run
     return compiled, calls
 
 
-def test_at_most_max_shapes_compiled_then_eager_with_one_log_line(backbone, recorded):
+def test_at_most_max_shapes_compiled_then_eager_with_one_log_line(deploy_backbone, recorded):
     compiled, calls = recorded
     records = []
     handler = logging.Handler()
@@ -66,7 +57,7 @@ def test_at_most_max_shapes_compiled_then_eager_with_one_log_line(backbone, reco
         with torch.no_grad():
             for shape in shapes:
                 x = torch.randn(shape)
-                for got, expected in zip(compiled(x), backbone(x)):
+                for got, expected in zip(compiled(x), deploy_backbone(x)):
                     torch.testing.assert_close(got, expected, rtol=0, atol=0)
     finally:
         MMLogger.get_current_instance().removeHandler(handler)
@@ -95,19 +86,19 @@ def test_each_instance_has_its_own_budget_of_compilations(monkeypatch):
     assert torch._dynamo.utils.counters['stats']['unique_graphs'] == 4
 
 
-def test_max_shapes_within_dynamos_recompile_limit(backbone):
+def test_max_shapes_within_dynamos_recompile_limit(deploy_backbone):
     limit = torch._dynamo.config.recompile_limit
     for bad in (0, limit + 1):
         with pytest.raises(ValueError, match='max_shapes must be between 1 and'):
-            CompiledForward(backbone, max_shapes=bad)
+            CompiledForward(deploy_backbone, max_shapes=bad)
 
 
-def test_fast_features_compile_backbone_and_neck_as_one_module_on_a_cpu(backbone):
+def test_fast_features_compile_backbone_and_neck_as_one_module_on_a_cpu(deploy_backbone):
     model = torch.nn.Module()
     neck = torch.nn.Conv2d(40, 8, 1)
-    model.backbone, model.neck = backbone, neck
+    model.backbone, model.neck = deploy_backbone, neck
     assert not fast_features(model)  # nothing asked: nothing changed
     assert fast_features(model, compile=True, cuda_graphs=True)  # no graphs off CUDA; compiled
     assert isinstance(model.backbone, CompiledForward) and isinstance(model.neck, torch.nn.Identity)
     features = model.backbone.module
-    assert list(features) == [backbone, neck]
+    assert list(features) == [deploy_backbone, neck]

@@ -10,24 +10,16 @@ import pytest
 import torch
 from mmengine.logging import MMLogger
 
+from conftest import SMALL_ARCH
 from swiftformer_mm import SwiftFormer
 from swiftformer_mm.ops import cuda_graphs
 from swiftformer_mm.ops.cuda_graphs import GraphedForward
 
-TINY = dict(depths=[1, 1, 2, 1], widths=[16, 24, 32, 40])
-
-
-@pytest.fixture
-def backbone():
-    torch.manual_seed(0)
-    return SwiftFormer(arch=TINY).eval().switch_to_deploy()
-
-
-def test_off_cuda_it_is_the_module_itself(backbone):
-    graphed = GraphedForward(backbone)
+def test_off_cuda_it_is_the_module_itself(deploy_backbone):
+    graphed = GraphedForward(deploy_backbone)
     x = torch.randn(1, 3, 64, 96)
     with torch.no_grad():
-        for got, expected in zip(graphed(x), backbone(x)):
+        for got, expected in zip(graphed(x), deploy_backbone(x)):
             assert torch.equal(got, expected)
     assert not graphed.graphs  # nothing captured on a CPU
 
@@ -53,8 +45,8 @@ def replayed(monkeypatch):
     return captured
 
 
-def test_one_graph_per_shape_at_most_max_shapes_then_eager_with_one_log_line(backbone, replayed):
-    graphed = GraphedForward(backbone, max_shapes=2)
+def test_one_graph_per_shape_at_most_max_shapes_then_eager_with_one_log_line(deploy_backbone, replayed):
+    graphed = GraphedForward(deploy_backbone, max_shapes=2)
     records = []
     handler = logging.Handler()
     handler.emit = records.append
@@ -65,7 +57,7 @@ def test_one_graph_per_shape_at_most_max_shapes_then_eager_with_one_log_line(bac
             for shape in shapes:
                 x = torch.randn(shape)
                 outputs = graphed(x)
-                for got, expected in zip(outputs, backbone(x)):
+                for got, expected in zip(outputs, deploy_backbone(x)):
                     torch.testing.assert_close(got, expected, rtol=0, atol=0)
     finally:
         MMLogger.get_current_instance().removeHandler(handler)
@@ -75,29 +67,29 @@ def test_one_graph_per_shape_at_most_max_shapes_then_eager_with_one_log_line(bac
     assert len(warnings) == 1 and '2 input shapes captured; shape (2, 3, 64, 96)' in warnings[0]
 
 
-def test_outputs_are_copies_unless_asked_otherwise(backbone, replayed):
+def test_outputs_are_copies_unless_asked_otherwise(deploy_backbone, replayed):
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         for copy_outputs in (True, False):
-            graphed = GraphedForward(backbone, copy_outputs=copy_outputs)
+            graphed = GraphedForward(deploy_backbone, copy_outputs=copy_outputs)
             first, second = graphed(x), graphed(x)  # one graph, replayed twice
             same_buffers = [a.data_ptr() == b.data_ptr() for a, b in zip(first, second)]
             assert all(same_buffers) == (not copy_outputs) and any(same_buffers) == (not copy_outputs)
 
 
-def test_autograd_runs_eagerly(backbone, replayed):
-    train_form = SwiftFormer(arch=TINY).eval()
+def test_autograd_runs_eagerly(deploy_backbone, replayed):
+    train_form = SwiftFormer(arch=SMALL_ARCH).eval()
     graphed = GraphedForward(train_form)
     outputs = graphed(torch.randn(1, 3, 32, 32))
     sum(o.mean() for o in outputs).backward()
     assert not graphed.graphs and not replayed
     with pytest.raises(ValueError, match='max_shapes must be at least 1'):
-        GraphedForward(backbone, max_shapes=0)
+        GraphedForward(deploy_backbone, max_shapes=0)
 
 
-def test_fast_features_leave_a_model_off_cuda_without_graphs(backbone):
+def test_fast_features_leave_a_model_off_cuda_without_graphs(deploy_backbone):
     from swiftformer_mm.ops.fast_inference import fast_features
     model = torch.nn.Module()
-    model.backbone, model.neck = backbone, torch.nn.Conv2d(40, 8, 1)
+    model.backbone, model.neck = deploy_backbone, torch.nn.Conv2d(40, 8, 1)
     assert not fast_features(model, cuda_graphs=True)
-    assert model.backbone is backbone and isinstance(model.neck, torch.nn.Conv2d)
+    assert model.backbone is deploy_backbone and isinstance(model.neck, torch.nn.Conv2d)
