@@ -28,7 +28,7 @@ def test_the_compiled_deploy_form_equals_eager_and_compiles_once_per_shape(deplo
         for a, b in zip(got, expected):
             torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
     assert torch._dynamo.utils.counters['stats']['unique_graphs'] == 1
-    assert len(compiled.keys) == 1
+    assert len(compiled.budget.keys) == 1
     assert compiled.state_dict().keys() == {f'module.{k}' for k in deploy_backbone.state_dict()}
 
 
@@ -70,7 +70,7 @@ def test_autograd_runs_the_module_itself(recorded):
     compiled, calls = recorded
     x = torch.randn(1, 3, 32, 32, requires_grad=True)
     sum(o.mean() for o in compiled(x)).backward()
-    assert x.grad is not None and not calls and not compiled.keys
+    assert x.grad is not None and not calls and not compiled.budget.keys
 
 
 def test_each_instance_has_its_own_budget_of_compilations(monkeypatch):

@@ -13,12 +13,11 @@ Shapes are compiled statically (``dynamic=False``), each at its first call; at m
 meant for CUDA, though it runs anywhere ``torch.compile`` does: on the 2-core development CPU the
 L1 deploy form with an FPN neck ran 1.03-1.16x faster compiled (docs/benchmark.md).
 """
-import logging
-
 import torch
 import torch._dynamo
 import torch.nn as nn
-from mmengine.logging import print_log
+
+from .shape_budget import ShapeBudget
 
 
 def applies(x: torch.Tensor) -> bool:
@@ -52,30 +51,12 @@ class CompiledForward(nn.Module):
         if not 1 <= max_shapes <= limit:
             raise ValueError(f'max_shapes must be between 1 and torch._dynamo.config.recompile_limit ({limit}), '
                              f'got {max_shapes}')
+        self.budget = ShapeBudget('CompiledForward', 'compiled', max_shapes)
         self.module = module
-        self.max_shapes = max_shapes
         # a plain function, not the module: a compiled module would register its parameters twice
         self.compiled = torch.compile(_own_code(lambda x: module(x)), dynamic=False)
-        self.keys = set()
-        self._said_full = False
-
-    @staticmethod
-    def key(x: torch.Tensor) -> tuple:
-        device = x.device.type
-        autocast = torch.is_autocast_enabled(device)
-        return (tuple(x.shape), x.dtype, x.device, autocast, torch.get_autocast_dtype(device) if autocast else None)
 
     def forward(self, x: torch.Tensor):
-        if not applies(x):
-            return self.module(x)
-        key = self.key(x)
-        if key not in self.keys:
-            if len(self.keys) >= self.max_shapes:
-                if not self._said_full:
-                    print_log(f'CompiledForward: {self.max_shapes} input shapes compiled; shape {tuple(x.shape)} '
-                              'and any further new shape run eagerly (resize inputs to fewer shapes)',
-                              logger='current', level=logging.WARNING)
-                    self._said_full = True
-                return self.module(x)
-            self.keys.add(key)
-        return self.compiled(x)
+        if applies(x) and self.budget.admit(x) is not None:
+            return self.compiled(x)
+        return self.module(x)

@@ -11,13 +11,12 @@ shapes (each holds its own input, output and workspace memory); a shape beyond t
 eagerly, with one log line. Outputs are copied out of the graph's buffers unless
 ``copy_outputs=False`` (then they stay valid only until the next call of the same shape).
 """
-import logging
-from collections import OrderedDict
 from typing import Callable, Tuple
 
 import torch
 import torch.nn as nn
-from mmengine.logging import print_log
+
+from .shape_budget import ShapeBudget
 
 
 def applies(x: torch.Tensor) -> bool:
@@ -69,31 +68,16 @@ class GraphedForward(nn.Module):
 
     def __init__(self, module: nn.Module, max_shapes: int = 8, copy_outputs: bool = True):
         super().__init__()
-        if max_shapes < 1:
-            raise ValueError(f'max_shapes must be at least 1, got {max_shapes}')
+        self.budget = ShapeBudget('GraphedForward', 'captured', max_shapes)
         self.module = module
-        self.max_shapes = max_shapes
         self.copy_outputs = copy_outputs
-        self.graphs = OrderedDict()  # key -> (input buffer, outputs, replay)
-        self._said_full = False
-
-    @staticmethod
-    def key(x: torch.Tensor) -> tuple:
-        autocast = torch.is_autocast_enabled('cuda')
-        return (tuple(x.shape), x.dtype, x.device, autocast, torch.get_autocast_dtype('cuda') if autocast else None)
+        self.graphs = {}  # key -> (input buffer, outputs, replay)
 
     def forward(self, x: torch.Tensor):
-        if not applies(x):
+        key = self.budget.admit(x) if applies(x) else None
+        if key is None:
             return self.module(x)
-        key = self.key(x)
         if key not in self.graphs:
-            if len(self.graphs) >= self.max_shapes:
-                if not self._said_full:
-                    print_log(f'GraphedForward: {self.max_shapes} input shapes captured; shape {tuple(x.shape)} '
-                              'and any further new shape run eagerly (raise max_shapes, or resize inputs to '
-                              'fewer shapes)', logger='current', level=logging.WARNING)
-                    self._said_full = True
-                return self.module(x)
             self.graphs[key] = capture(self.module, x)
         static_input, static_output, replay = self.graphs[key]
         static_input.copy_(x)
