@@ -30,6 +30,28 @@ def deploy_backbone():
     return SwiftFormer(arch=SMALL_ARCH).eval().switch_to_deploy()
 
 
+def run_shapes(wrapped, module, shapes) -> list:
+    """Calls ``wrapped`` (a wrapper of ``module``) without autograd on a random input of each
+    shape, checks that each output equals ``module``'s, and returns the messages logged meanwhile."""
+    import logging
+
+    import torch
+    from mmengine.logging import MMLogger
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    MMLogger.get_current_instance().addHandler(handler)
+    try:
+        with torch.no_grad():
+            for shape in shapes:
+                x = torch.randn(shape)
+                for got, expected in zip(wrapped(x), module(x)):
+                    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+    finally:
+        MMLogger.get_current_instance().removeHandler(handler)
+    return [record.getMessage() for record in records]
+
+
 @pytest.fixture
 def one_thread():
     """Runs a test on one CPU thread: small tensors gain nothing from more, and

@@ -6,13 +6,12 @@ is checked with the compiled function replaced by a recorder. CUDA graphs of com
 checked in tests/test_cuda.py.
 """
 import functools
-import logging
 
 import pytest
 import torch
 import torch._dynamo
-from mmengine.logging import MMLogger
 
+from conftest import run_shapes
 from swiftformer_mm.ops.compiled import CompiledForward
 from swiftformer_mm.ops.fast_inference import fast_features
 
@@ -48,21 +47,10 @@ def recorded(deploy_backbone):
 
 def test_at_most_max_shapes_compiled_then_eager_with_one_log_line(deploy_backbone, recorded):
     compiled, calls = recorded
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    MMLogger.get_current_instance().addHandler(handler)
     shapes = [(1, 3, 64, 96), (1, 3, 96, 64), (1, 3, 64, 96), (2, 3, 64, 96), (1, 3, 32, 32)]
-    try:
-        with torch.no_grad():
-            for shape in shapes:
-                x = torch.randn(shape)
-                for got, expected in zip(compiled(x), deploy_backbone(x)):
-                    torch.testing.assert_close(got, expected, rtol=0, atol=0)
-    finally:
-        MMLogger.get_current_instance().removeHandler(handler)
+    messages = run_shapes(compiled, deploy_backbone, shapes)
     assert calls == [(1, 3, 64, 96), (1, 3, 96, 64), (1, 3, 64, 96)]  # new shapes beyond two: eager
-    warnings = [r.getMessage() for r in records if 'run eagerly' in r.getMessage()]
+    warnings = [message for message in messages if 'run eagerly' in message]
     assert len(warnings) == 1 and '2 input shapes compiled; shape (2, 3, 64, 96)' in warnings[0]
 
 

@@ -4,16 +4,15 @@ The graphs themselves need a GPU (tests/test_cuda.py captures and replays them);
 dispatch (eager off CUDA or under autograd), the per-shape bookkeeping and its bound are
 checked with the capture step replaced by one that runs the module eagerly into the buffers.
 """
-import logging
 
 import pytest
 import torch
-from mmengine.logging import MMLogger
 
-from conftest import SMALL_ARCH
+from conftest import SMALL_ARCH, run_shapes
 from swiftformer_mm import SwiftFormer
 from swiftformer_mm.ops import cuda_graphs
 from swiftformer_mm.ops.cuda_graphs import GraphedForward
+
 
 def test_off_cuda_it_is_the_module_itself(deploy_backbone):
     graphed = GraphedForward(deploy_backbone)
@@ -47,23 +46,11 @@ def replayed(monkeypatch):
 
 def test_one_graph_per_shape_at_most_max_shapes_then_eager_with_one_log_line(deploy_backbone, replayed):
     graphed = GraphedForward(deploy_backbone, max_shapes=2)
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    MMLogger.get_current_instance().addHandler(handler)
     shapes = [(1, 3, 64, 96), (1, 3, 96, 64), (1, 3, 64, 96), (2, 3, 64, 96), (1, 3, 32, 32)]
-    try:
-        with torch.no_grad():
-            for shape in shapes:
-                x = torch.randn(shape)
-                outputs = graphed(x)
-                for got, expected in zip(outputs, deploy_backbone(x)):
-                    torch.testing.assert_close(got, expected, rtol=0, atol=0)
-    finally:
-        MMLogger.get_current_instance().removeHandler(handler)
+    messages = run_shapes(graphed, deploy_backbone, shapes)
     assert replayed == [(1, 3, 64, 96), (1, 3, 96, 64)]  # the repeated shape was replayed, not captured
     assert len(graphed.graphs) == 2
-    warnings = [r.getMessage() for r in records if 'run eagerly' in r.getMessage()]
+    warnings = [message for message in messages if 'run eagerly' in message]
     assert len(warnings) == 1 and '2 input shapes captured; shape (2, 3, 64, 96)' in warnings[0]
 
 
