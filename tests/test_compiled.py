@@ -5,15 +5,16 @@ backend, about a minute for the first compilation on the 2-core machine); the sh
 is checked with the compiled function replaced by a recorder. CUDA graphs of compiled code are
 checked in tests/test_cuda.py.
 """
+import copy
 import functools
 
 import pytest
 import torch
 import torch._dynamo
 
-from conftest import run_shapes
+from conftest import REPO_ROOT, run_shapes
 from swiftformer_mm.ops.compiled import CompiledForward
-from swiftformer_mm.ops.fast_inference import fast_features
+from swiftformer_mm.ops.fast_inference import FeaturesThenHead, fast_inference
 
 
 def test_the_compiled_deploy_form_equals_eager_and_compiles_once_per_shape(deploy_backbone):
@@ -81,12 +82,53 @@ def test_max_shapes_within_dynamos_recompile_limit(deploy_backbone):
             CompiledForward(deploy_backbone, max_shapes=bad)
 
 
-def test_fast_features_compile_backbone_and_neck_as_one_module_on_a_cpu(deploy_backbone):
+def test_fast_inference_compile_backbone_and_neck_as_one_module_on_a_cpu(deploy_backbone):
     model = torch.nn.Module()
     neck = torch.nn.Conv2d(40, 8, 1)
     model.backbone, model.neck = deploy_backbone, neck
-    assert not fast_features(model)  # nothing asked: nothing changed
-    assert fast_features(model, compile=True, cuda_graphs=True)  # no graphs off CUDA; compiled
+    assert not fast_inference(model)  # nothing asked: nothing changed
+    assert fast_inference(model, compile=True, cuda_graphs=True)  # no graphs off CUDA; compiled
     assert isinstance(model.backbone, CompiledForward) and isinstance(model.neck, torch.nn.Identity)
     features = model.backbone.module
     assert list(features) == [deploy_backbone, neck]
+
+
+@pytest.fixture
+def segmentor():
+    """The demo Semantic FPN (SwiftFormer-XS, FPN neck, FPN head), random weights, deploy form."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+
+    from swiftformer_mm import switch_to_deploy
+    init_default_scope('mmseg')
+    model = MODELS.build(Config.fromfile(str(REPO_ROOT / 'configs' / 'demo' / 'fpn_swiftformer_xs_shapes.py')).model)
+    return switch_to_deploy(model.eval())
+
+
+def test_fast_inference_takes_a_segmentors_decode_head_into_the_compiled_part(segmentor, monkeypatch):
+    """For an mmseg EncoderDecoder the decode head's layers run in the compiled module too; its
+    ``predict`` then only resizes the logits, and the segmentor predicts what it did before."""
+    from mmseg.structures import SegDataSample
+    monkeypatch.setattr(torch, 'compile', functools.partial(torch.compile, backend='eager'))  # no Inductor: fast
+    torch._dynamo.reset()
+    keys = segmentor.state_dict().keys()
+    x = torch.randn(2, 3, 64, 96)
+    samples = [SegDataSample(metainfo=dict(img_shape=(64, 96), ori_shape=(64, 96), pad_shape=(64, 96)))
+               for _ in range(2)]
+    with torch.no_grad():
+        expected = segmentor.predict(x, copy.deepcopy(samples))
+        assert fast_inference(segmentor, compile=True)
+        got = segmentor.predict(x, copy.deepcopy(samples))
+    assert isinstance(segmentor.backbone, CompiledForward) and isinstance(segmentor.neck, torch.nn.Identity)
+    assert isinstance(segmentor.backbone.module, FeaturesThenHead)
+    assert len(segmentor.backbone.budget.keys) == 1
+    logits = torch.randn(1, 4, 8, 8)
+    assert segmentor.decode_head(logits) is logits  # the head's layers ran in the compiled module
+    for a, b in zip(got, expected):
+        torch.testing.assert_close(a.seg_logits.data, b.seg_logits.data, rtol=1e-5, atol=1e-5)
+        assert torch.equal(a.pred_sem_seg.data, b.pred_sem_seg.data)
+    # each weight once: the head stays registered under the segmentor alone
+    renamed = {k.replace('backbone.module.features.0.', 'backbone.').replace('backbone.module.features.1.', 'neck.')
+               for k in segmentor.state_dict()}
+    assert renamed == set(keys)

@@ -177,10 +177,10 @@ def test_a_graph_captured_under_autocast_makes_its_own_weight_casts(xs_forms):
 
 
 @pytest.mark.parametrize('compile', [False, True], ids=['eager_kernels', 'compiled'])
-def test_fast_features_run_backbone_and_neck_as_one_graph(xs_forms, compile):
+def test_fast_inference_run_backbone_and_neck_as_one_graph(xs_forms, compile):
     from swiftformer_mm.ops.compiled import CompiledForward
     from swiftformer_mm.ops.cuda_graphs import GraphedForward
-    from swiftformer_mm.ops.fast_inference import fast_features
+    from swiftformer_mm.ops.fast_inference import fast_inference
     torch._dynamo.reset()  # compilations of Sequential.forward in other tests count towards the limit
 
     class Neck(nn.Module):  # one 1x1 convolution per map, as an FPN's lateral convolutions
@@ -204,7 +204,7 @@ def test_fast_features_run_backbone_and_neck_as_one_graph(xs_forms, compile):
     x = torch.randn(1, 3, 224, 320, device='cuda')
     with torch.no_grad():
         expected = model.extract_feat(x)
-        assert fast_features(model, compile=compile, cuda_graphs=True)
+        assert fast_inference(model, compile=compile, cuda_graphs=True)
         assert isinstance(model.backbone, GraphedForward) and isinstance(model.neck, nn.Identity)
         assert isinstance(model.backbone.module, CompiledForward) == compile
         for _ in range(2):

@@ -74,9 +74,9 @@ def test_autograd_runs_eagerly(deploy_backbone, replayed):
         GraphedForward(deploy_backbone, max_shapes=0)
 
 
-def test_fast_features_leave_a_model_off_cuda_without_graphs(deploy_backbone):
-    from swiftformer_mm.ops.fast_inference import fast_features
+def test_fast_inference_leave_a_model_off_cuda_without_graphs(deploy_backbone):
+    from swiftformer_mm.ops.fast_inference import fast_inference
     model = torch.nn.Module()
     model.backbone, model.neck = deploy_backbone, torch.nn.Conv2d(40, 8, 1)
-    assert not fast_features(model, cuda_graphs=True)
+    assert not fast_inference(model, cuda_graphs=True)
     assert model.backbone is deploy_backbone and isinstance(model.neck, torch.nn.Conv2d)

@@ -241,7 +241,7 @@ def _label_maps(folder):
 def test_test_seg_in_deploy_form_gives_the_training_forms_results(seg_run, tmp_path):
     """``--deploy`` folds the trained weights after loading them; a deploy-form checkpoint
     loads from the config with ``model.backbone.deploy=True``; both predict what the training
-    form predicts. ``--compile`` compiles backbone and neck (on a CPU too); ``--cuda-graphs`` on a
+    form predicts. ``--compile`` compiles backbone, neck and decode head (on a CPU too); ``--cuda-graphs`` on a
     machine without CUDA says so and leaves them unreplayed."""
     runs = {}
     fast = ['--deploy', '--compile', '--cuda-graphs']
@@ -249,8 +249,9 @@ def test_test_seg_in_deploy_form_gives_the_training_forms_results(seg_run, tmp_p
         result = run_tool('test.py', seg_run['config'], seg_run['checkpoint'], '--work-dir', tmp_path / name,
                           '--out', tmp_path / name / 'maps', *extra)
         runs[name] = json.loads(printed_path(result.stdout, 'metrics').read_text())
-    assert 'CUDA graphs: the model is not on a CUDA device' in result.stdout + result.stderr
-    assert 'backbone and neck compiled (torch.compile), once per input shape' in result.stdout + result.stderr
+    log = result.stdout + result.stderr
+    assert 'CUDA graphs: the model is not on a CUDA device' in log
+    assert 'backbone, neck and decode head compiled (torch.compile), once per input shape' in log
     # the deploy form's checkpoint: the whole segmentor switched and saved
     from mmseg.registry import MODELS
     from mmengine.registry import init_default_scope

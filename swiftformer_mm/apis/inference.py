@@ -7,7 +7,8 @@
 - the class names and palette come from the checkpoint (``meta['dataset_meta']``, as
   ``tools/train.py`` saves them), completed by the config's test data set;
 - ``deploy=True`` folds every SwiftFormer into its deploy form after loading; ``compile=True``
-  and ``cuda_graphs=True`` then compile backbone and neck and/or replay them as CUDA graphs.
+  and ``cuda_graphs=True`` then compile backbone and neck (and a segmentor's decode head) and/or
+  replay them as CUDA graphs.
 
 :func:`inference_model` predicts on image files or arrays with the config's test pipeline
 (for detection without its annotation loading step, which a bare image has nothing for).
@@ -23,7 +24,7 @@ from mmengine.config import Config
 from ..checkpoint.fit import load_whole_model
 from ..config import dataset_metainfo, leaf_datasets, load_config, task_of
 from ..models import switch_to_deploy
-from ..ops.fast_inference import fast_features
+from ..ops.fast_inference import fast_inference
 
 
 def config_metainfo(cfg: Config) -> dict:
@@ -48,9 +49,10 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, dev
         checkpoint (str, optional): Loaded strictly (see the module docstring); without it,
             the weights are random and the classes those of the config's test data set.
         deploy (bool): Fold every SwiftFormer into its deploy form after loading.
-        compile (bool): Compile backbone and neck with ``torch.compile``, once per input shape.
-        cuda_graphs (bool): On a GPU, replay backbone and neck as CUDA graphs, one per input
-            shape (both: :func:`~swiftformer_mm.ops.fast_inference.fast_features`).
+        compile (bool): Compile backbone and neck (and a segmentor's decode head) with
+            ``torch.compile``, once per input shape.
+        cuda_graphs (bool): On a GPU, replay them as CUDA graphs, one per input
+            shape (both: :func:`~swiftformer_mm.ops.fast_inference.fast_inference`).
         cfg_options (dict, optional): Merged into the config, as ``--cfg-options``.
 
     Raises:
@@ -71,7 +73,7 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, dev
     saved = load_whole_model(model, checkpoint) if checkpoint else {}
     if deploy:
         switch_to_deploy(model.eval())
-    fast_features(model.eval(), compile, cuda_graphs)
+    fast_inference(model.eval(), compile, cuda_graphs)
     model.dataset_meta = dataset_meta(saved, cfg)
     return model.eval()
 

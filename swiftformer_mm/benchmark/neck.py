@@ -48,7 +48,7 @@ def fpn_builder(notes: List[str]) -> NeckBuilder:
 
 def with_neck(build: Callable[[], nn.Module], neck: NeckBuilder) -> nn.Module:
     """``build()`` followed by a neck for the channels of its maps, as one ``nn.Sequential`` in eval
-    mode (the shape of ``ops.fast_inference.fast_features``)."""
+    mode (the shape of ``ops.fast_inference.fast_inference``)."""
     backbone = build()
     with torch.no_grad():
         channels = [m.shape[1] for m in backbone(torch.rand(1, 3, 64, 64))]

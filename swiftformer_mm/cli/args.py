@@ -41,9 +41,9 @@ def add_fast_inference_args(parser: argparse.ArgumentParser) -> None:
     """Adds ``--compile`` and ``--cuda-graphs`` (:mod:`swiftformer_mm.ops.fast_inference`)."""
     parser.add_argument(
         '--compile', action='store_true',
-        help='compile the backbone and neck with torch.compile, once per input shape (meant for a GPU; '
-        'with --deploy, the deploy form); the heads stay eager')
+        help='compile the backbone and neck (and a segmentor\'s decode head) with torch.compile, once per '
+        'input shape (meant for a GPU; with --deploy, the deploy form); detection heads stay eager')
     parser.add_argument(
         '--cuda-graphs', action='store_true',
-        help='on a GPU, replay the backbone and neck as CUDA graphs, one per input shape (fast at batch 1; '
-        'with --compile, of the compiled kernels); the heads stay eager')
+        help='on a GPU, replay the backbone and neck (and a segmentor\'s decode head) as CUDA graphs, one per '
+        'input shape (fast at batch 1; with --compile, of the compiled kernels); detection heads stay eager')

@@ -135,7 +135,8 @@ def set_resume(cfg: Config, resume: Optional[str]) -> None:
 
 
 def evaluate_fast(cfg: Config, compile: bool, cuda_graphs: bool) -> None:
-    """Makes ``runner.test()`` compile the backbone and neck and/or replay them as CUDA graphs
+    """Makes ``runner.test()`` compile the dense part (backbone, neck, a segmentor's decode head)
+    and/or replay it as CUDA graphs
     (:class:`swiftformer_mm.engine.FastInferenceHook`)."""
     if compile or cuda_graphs:
         add_custom_hooks(cfg, dict(type='FastInferenceHook', compile=compile, cuda_graphs=cuda_graphs))

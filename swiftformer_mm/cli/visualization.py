@@ -39,8 +39,9 @@ class Drawer:
             above this. Defaults to 0.3.
         deploy (bool): Predict with every SwiftFormer in its deploy form
             (folded after loading the checkpoint). Defaults to False.
-        compile (bool): Compile backbone and neck with ``torch.compile``. Defaults to False.
-        cuda_graphs (bool): On a GPU, replay backbone and neck as CUDA graphs. Defaults to False.
+        compile (bool): Compile the dense part (backbone, neck, a segmentor's decode head) with
+            ``torch.compile``. Defaults to False.
+        cuda_graphs (bool): On a GPU, replay the dense part as CUDA graphs. Defaults to False.
     """
 
     def __init__(self, cfg: Config, checkpoint: str, task: str, device: str = 'cpu', opacity: float = 0.5,

@@ -14,8 +14,8 @@ own tools, can build them wherever ``swiftformer_mm`` is imported):
   form (``tools/test.py --deploy``);
 - :class:`CheckpointFitHook`: a checkpoint that does not fit the model stops
   ``tools/test.py`` and every resume with one line (fine-tuning: a warning);
-- :class:`FastInferenceHook`: backbone and neck compiled and/or replayed as CUDA
-  graphs when testing (``tools/test.py --compile --cuda-graphs``);
+- :class:`FastInferenceHook`: backbone, neck (and a segmentor's decode head)
+  compiled and/or replayed as CUDA graphs when testing (``tools/test.py --compile --cuda-graphs``);
 - :class:`MainProcessLoggerHook`: MMEngine's ``LoggerHook`` with one writer of
   the test metrics file in a distributed run;
 - :func:`runner_model`: the Runner's model without its wrapper, for the hooks.

@@ -1,12 +1,21 @@
-"""The fast inference mode of whole detectors and segmentors: backbone and neck as one module,
-compiled (:class:`~.compiled.CompiledForward`) and/or replayed as CUDA graphs
-(:class:`~.cuda_graphs.GraphedForward`), one per input shape; heads and post-processing stay eager.
+"""The fast inference mode of whole detectors and segmentors: the part of the model that maps an
+image batch to dense maps runs as one module, compiled (:class:`~.compiled.CompiledForward`) and/or
+replayed as CUDA graphs (:class:`~.cuda_graphs.GraphedForward`), once per input shape; whatever
+depends on the predictions themselves (proposals, RoI heads, NMS, resizing to the image) stays eager.
+
+That part is backbone and neck, and for an mmseg ``EncoderDecoder`` also its decode head's layers:
+in prediction the head's ``predict`` runs its ``forward`` on the features and then resizes the
+logits, and nothing else reads the features. (In a two-stage detector the RPN and the RoI head
+both read them, so there it ends at the neck.)
 
 ``tools/test.py --compile --cuda-graphs``, ``tools/visualize.py`` (the same flags) and
 ``apis.init_model(compile=..., cuda_graphs=...)`` all come here.
 """
 import logging
+import sys
+from typing import Callable, Optional
 
+import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 
@@ -14,11 +23,47 @@ from .compiled import CompiledForward
 from .cuda_graphs import GraphedForward
 
 
-def fast_features(model: nn.Module, compile: bool = False, cuda_graphs: bool = False, max_shapes: int = 8) -> bool:
-    """Makes an mmdet detector's or mmseg segmentor's ``backbone`` run backbone and neck as one
-    module, compiled and/or replayed as CUDA graphs, and its ``neck`` pass the maps through (their
-    ``extract_feat`` calls ``backbone`` then ``neck``). Call it after loading the weights and after
-    ``switch_to_deploy``.
+class FeaturesThenHead(nn.Module):
+    """``head_layers(features(x))``: a decode head's layers after backbone and neck.
+
+    Args:
+        features (nn.Module): Backbone and neck.
+        head_layers (callable): The head's own ``forward``, bound to it; held as a function, so
+            the head's parameters stay registered under the segmentor alone.
+    """
+
+    def __init__(self, features: nn.Module, head_layers: Callable):
+        super().__init__()
+        self.features = features
+        self.head_layers = head_layers
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head_layers(self.features(x))
+
+
+def decode_head_of(model: nn.Module) -> Optional[nn.Module]:
+    """The decode head of an mmseg ``EncoderDecoder`` (not a cascade of heads, where each head
+    reads the one before), else None."""
+    if 'mmseg.models' not in sys.modules:  # an mmseg model has imported it
+        return None
+    from mmseg.models.segmentors import CascadeEncoderDecoder, EncoderDecoder
+    if isinstance(model, EncoderDecoder) and not isinstance(model, CascadeEncoderDecoder):
+        return model.decode_head
+    return None
+
+
+def _logits_as_given(logits: torch.Tensor) -> torch.Tensor:
+    return logits
+
+
+def fast_inference(model: nn.Module, compile: bool = False, cuda_graphs: bool = False, max_shapes: int = 8) -> bool:
+    """Makes an mmdet detector or mmseg segmentor run its dense part (see the module docstring)
+    compiled and/or replayed as CUDA graphs. Call it after loading the weights and after
+    ``switch_to_deploy``; the model is for inference from then on.
+
+    How: ``model.backbone`` becomes the one module (their ``extract_feat`` calls ``backbone``
+    then ``neck``), ``model.neck`` a pass-through, and a segmentor's ``decode_head.forward`` a
+    pass-through of the logits, so that its ``predict`` only resizes them.
 
     CUDA graphs need the model on a CUDA device: elsewhere they are left out, with a warning.
 
@@ -26,22 +71,33 @@ def fast_features(model: nn.Module, compile: bool = False, cuda_graphs: bool = F
         bool: Whether the model was changed.
     """
     if cuda_graphs and next(model.parameters()).device.type != 'cuda':
-        print_log('CUDA graphs: the model is not on a CUDA device; its backbone and neck are not replayed as graphs',
+        print_log('CUDA graphs: the model is not on a CUDA device; it is not replayed as graphs',
                   logger='current', level=logging.WARNING)
         cuda_graphs = False
     if not (compile or cuda_graphs):
         return False
-    neck = getattr(model, 'neck', None)
-    features = (nn.Sequential(model.backbone, neck) if neck is not None else model.backbone).eval()
+    neck, head = getattr(model, 'neck', None), decode_head_of(model)
+    part = nn.Sequential(model.backbone, neck) if neck is not None else model.backbone
+    if head is not None:
+        part = FeaturesThenHead(part, type(head).forward.__get__(head))
+    part.eval()
     if compile:
-        features = CompiledForward(features, max_shapes)
+        part = CompiledForward(part, max_shapes)
     if cuda_graphs:
-        features = GraphedForward(features, max_shapes)
-    model.backbone = features
+        part = GraphedForward(part, max_shapes)
+    model.backbone = part
     if neck is not None:
         model.neck = nn.Identity()
+    if head is not None:
+        head.forward = _logits_as_given
+    names = ['backbone'] + ['neck'] * (neck is not None) + ['decode head'] * (head is not None)
     how = ' and '.join(word for word, asked in (('compiled (torch.compile)', compile),
                                                  ('replayed as CUDA graphs', cuda_graphs)) if asked)
-    print_log(f'fast inference: backbone{" and neck" if neck is not None else ""} {how}, once per input shape '
-              f'(at most {max_shapes} shapes)', logger='current')
+    print_log(f'fast inference: {_listed(names)} {how}, once per input shape (at most {max_shapes} shapes)',
+              logger='current')
     return True
+
+
+def _listed(words) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return ' and '.join(filter(None, [', '.join(words[:-1]), words[-1]]))
