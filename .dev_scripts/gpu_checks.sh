@@ -8,11 +8,13 @@
 #   fast_bn   the same at batch 16, SIZE_B (280 s)
 #   neck_b1   fast_b1 with Mask R-CNN's FPN neck after every backbone, as tools/test.py --compile --cuda-graphs
 #             runs backbone and neck (280 s)
+#   seg_b1    fast_b1 with the ADE20K configs' FPN neck and decode head, batch 1, SIZE_B (a slide-inference crop),
+#             as tools/test.py --compile --cuda-graphs runs a Semantic FPN (280 s)
 #   trainc    issue 13: the training form's training step compiled against eager, batch 8, SIZE_B, fp16 (240 s)
 #   table_a   issue 12: the README's GPU rows at SIZE_A (both forms, timm, HF, ResNet-50; fp32, fp16) (150 s)
 #   table_b   the same at SIZE_B (fp32, fp16, bf16) (180 s)
 # Each section's full output lands in $OUT/<section>*.txt (JSON beside the benchmark tables); its
-# tail is printed. Without a GPU, DEV=cpu ARCH=xs SIZE_A=64x64 SIZE_B=64x64 dry-runs the wiring.
+# tail is printed. Without a GPU, DEV=cpu ARCH=xs SIZE_A=64x64 SIZE_B=64x64 HALF=bf16 dry-runs the wiring.
 set -u
 OUT=${OUT:-/tmp/gpu_checks}
 mkdir -p "$OUT"
@@ -23,7 +25,7 @@ if ! python3 -c 'import mmengine' 2>/dev/null; then  # the device machine lacks 
 fi
 export PYTHONUNBUFFERED=1
 [ -d .devrun/golden ] && export SWIFTFORMER_GOLDEN_DIR=$PWD/.devrun/golden
-DEV=${DEV:-cuda} ARCH=${ARCH:-l1} REPS=${REPS:-20} A=${SIZE_A:-800x1216} B=${SIZE_B:-512x512}
+DEV=${DEV:-cuda} ARCH=${ARCH:-l1} REPS=${REPS:-20} A=${SIZE_A:-800x1216} B=${SIZE_B:-512x512} HALF=${HALF:-fp16}
 BENCH=(python3 tools/analysis_tools/benchmark.py --device "$DEV" --arch "$ARCH" --no-macs --reps "$REPS")
 
 run() {  # run NAME SECONDS COMMAND...: the command under a time limit, its output to $OUT/NAME.txt
@@ -36,7 +38,7 @@ run() {  # run NAME SECONDS COMMAND...: the command under a time limit, its outp
 }
 
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(env tests fast_b1 fast_bn neck_b1 trainc table_a table_b)
+[ ${#sections[@]} -gt 0 ] || sections=(env tests fast_b1 fast_bn neck_b1 seg_b1 trainc table_a table_b)
 for section in "${sections[@]}"; do
     case $section in
     env)
@@ -50,16 +52,19 @@ for name in ('timm', 'transformers', 'torchvision', 'triton'):
     tests)
         run tests 300 python3 -m pytest tests/test_cuda.py -q -rA -p no:cacheprovider ;;
     fast_b1)
-        run fast_b1 280 "${BENCH[@]}" --sizes "$A" --dtypes fp16 --passes latency --compile --cuda-graphs \
+        run fast_b1 280 "${BENCH[@]}" --sizes "$A" --dtypes "$HALF" --passes latency --compile --cuda-graphs \
             --out-json "$OUT/fast_b1.json" ;;
     fast_bn)
-        run fast_bn 280 "${BENCH[@]}" --sizes "$B" --dtypes fp16 --passes throughput --batch 16 --compile \
+        run fast_bn 280 "${BENCH[@]}" --sizes "$B" --dtypes "$HALF" --passes throughput --batch 16 --compile \
             --cuda-graphs --out-json "$OUT/fast_bn.json" ;;
     neck_b1)
-        run neck_b1 280 "${BENCH[@]}" --sizes "$A" --dtypes fp16 --passes latency --compile --cuda-graphs --with-neck \
+        run neck_b1 280 "${BENCH[@]}" --sizes "$A" --dtypes "$HALF" --passes latency --compile --cuda-graphs --with-neck \
             --out-json "$OUT/neck_b1.json" ;;
+    seg_b1)
+        run seg_b1 280 "${BENCH[@]}" --sizes "$B" --dtypes "$HALF" --passes latency --compile --cuda-graphs \
+            --with-neck semantic-fpn --out-json "$OUT/seg_b1.json" ;;
     trainc)
-        run trainc 240 "${BENCH[@]}" --sizes "$B" --dtypes fp16 --passes train --train-batch 8 --compile --no-peers \
+        run trainc 240 "${BENCH[@]}" --sizes "$B" --dtypes "$HALF" --passes train --train-batch 8 --compile --no-peers \
             --out-json "$OUT/trainc.json" ;;
     table_a)
         run table_a 150 "${BENCH[@]}" --sizes "$A" --dtypes fp32 fp16 --passes latency train --train-batch 2 \
@@ -68,7 +73,7 @@ for name in ('timm', 'transformers', 'torchvision', 'triton'):
         run table_b 180 "${BENCH[@]}" --sizes "$B" --dtypes fp32 fp16 bf16 --passes throughput train --batch 16 \
             --train-batch 8 --out-json "$OUT/table_b.json" ;;
     *)
-        echo "unknown section '$section' (env, tests, fast_b1, fast_bn, neck_b1, trainc, table_a, table_b)"
+        echo "unknown section '$section' (env, tests, fast_b1, fast_bn, neck_b1, seg_b1, trainc, table_a, table_b)"
         exit 2 ;;
     esac
 done

@@ -347,17 +347,21 @@ def test_refuses_what_a_mode_cannot_do(args, message, capsys):
     assert parse_size('800x1216') == (800, 1216)
 
 
+def odd_sized_maps(channels):
+    """Backbone-like maps of a 65x97 input: the coarser maps are not exactly half the finer ones."""
+    return [torch.randn(1, c, (65 + 2**i) // 2**(i + 2), (97 + 2**i) // 2**(i + 2)) for i, c in enumerate(channels)]
+
+
 def test_plain_fpn_computes_what_mmdets_fpn_does():
     from mmdet.models.necks import FPN
-    from swiftformer_mm.benchmark.neck import PlainFPN
+    from swiftformer_mm.benchmark.dense_part import PlainFPN
     torch.manual_seed(0)
     channels = (16, 24, 32, 40)
     theirs, ours = FPN(list(channels), 32, num_outs=5).eval(), PlainFPN(channels, 32).eval()
     for name in ('lateral_convs', 'fpn_convs'):
         for their_conv, our_conv in zip(getattr(theirs, name), getattr(ours, name)):
             our_conv.load_state_dict(their_conv.conv.state_dict())
-    # an odd input size: the coarser maps are not exactly half the finer ones
-    maps = [torch.randn(1, c, (65 + 2**i) // 2**(i + 2), (97 + 2**i) // 2**(i + 2)) for i, c in enumerate(channels)]
+    maps = odd_sized_maps(channels)
     with torch.no_grad():
         expected, got = theirs(maps), ours(maps)
     assert len(got) == len(expected) == 5
@@ -365,28 +369,74 @@ def test_plain_fpn_computes_what_mmdets_fpn_does():
         torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
 
 
-def test_with_neck_rows_run_backbone_and_fpn_as_one_module(monkeypatch):
+def test_plain_semantic_fpn_computes_what_mmsegs_fpn_and_head_do(monkeypatch):
+    from swiftformer_mm.benchmark.dense_part import PlainFPN, PlainFPNHead, dense_part
+    torch.manual_seed(0)
+    channels = (16, 24, 32, 40)
+    notes = []
+    theirs = dense_part('semantic-fpn', notes).build(channels).eval()
+    assert notes[0].startswith("neck and head: mmseg's FPN and FPNHead")
+    block(monkeypatch, 'mmseg')
+    notes = []
+    ours = dense_part('semantic-fpn', notes).build(channels).eval()
+    assert notes[0].startswith('neck and head: PlainFPN and PlainFPNHead (mmseg does not import')
+    assert isinstance(ours[0], PlainFPN) and isinstance(ours[1], PlainFPNHead)
+    for module in theirs.modules():  # eval-mode BatchNorms that are not the identity
+        if isinstance(module, nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5), module.running_var.uniform_(0.5, 2)
+    # the same tensors in the same order, under other names (mmseg: ConvModule's conv/bn, and the
+    # classifier conv_seg, made first by its base class)
+    their_tensors = [v for _, v in sorted(theirs.state_dict().items(), key=lambda item: '.conv_seg.' in item[0])]
+    our_state = ours.state_dict()
+    assert [v.shape for v in their_tensors] == [v.shape for v in our_state.values()]
+    ours.load_state_dict(dict(zip(our_state, their_tensors)))
+    maps = odd_sized_maps(channels)
+    with torch.no_grad():
+        expected, got = theirs(maps), ours(maps)
+    assert got.shape == expected.shape == (1, 150, 16, 24)
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)
+
+
+def test_the_semantic_fpn_rows_build_the_ade20k_configs_neck_and_head():
+    """The benchmark's Semantic FPN is the one the L1 ADE20K config builds (the same tensors)."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    from swiftformer_mm.benchmark.dense_part import dense_part
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(str(REPO_ROOT / 'configs' / 'fpn_swiftformer_l1_ade20k.py'))
+    cfg.model.decode_head.norm_cfg = dict(type='BN', requires_grad=True)  # SyncBN's tensors, in one process
+    configured = nn.Sequential(MODELS.build(cfg.model.neck), MODELS.build(cfg.model.decode_head))
+    benchmarked = dense_part('semantic-fpn', []).build(cfg.model.neck.in_channels)
+    assert {k: v.shape for k, v in benchmarked.state_dict().items()} == {
+        k: v.shape for k, v in configured.state_dict().items()}
+    assert benchmarked[1].dropout.p == configured[1].dropout.p and not benchmarked[1].align_corners
+
+
+@pytest.mark.parametrize('kind, name, shapes', [
+    ('maskrcnn', 'FPN', [(256, 16, 16), (256, 8, 8), (256, 4, 4), (256, 2, 2), (256, 1, 1)]),
+    ('semantic-fpn', 'Semantic FPN', [(150, 16, 16)]),
+])
+def test_with_neck_rows_run_backbone_neck_and_head_as_one_module(monkeypatch, kind, name, shapes):
     from swiftformer_mm.benchmark.candidates import swiftformer_candidates
-    from swiftformer_mm.benchmark.neck import PlainFPN
+    from swiftformer_mm.benchmark.dense_part import dense_part
     from swiftformer_mm.ops.compiled import CompiledForward
     from swiftformer_mm.ops.cuda_graphs import GraphedForward
-    report = main(TINY + ['--with-neck', '--no-peers', '--passes', 'latency', '--no-macs'])
-    assert {(r['model'], r['variant']) for r in report['results']} == {(f'{SF} + FPN', 'train form'),
-                                                                       (f'{SF} + FPN', 'deploy')}
-    assert "neck: mmdet's FPN (256 channels, 5 levels), as in the Mask R-CNN configs" in report['notes']
-    assert f'{SF} + FPN deploy, onnxruntime: skipped (the ONNX export takes the backbone alone)' in report['notes']
-    # where mmdet does not import (the GPU machine has no mmcv): the same computation in plain torch
-    from swiftformer_mm.benchmark.neck import fpn_builder
-    block(monkeypatch, 'mmdet')
-    notes = []
-    assert fpn_builder(notes) is PlainFPN and notes[0].startswith('neck: PlainFPN (mmdet does not import')
-    # on a GPU, the fast inference mode's row compiles and captures backbone and neck together
+    flag = ['--with-neck'] if kind == 'maskrcnn' else ['--with-neck', kind]  # maskrcnn: the flag's default
+    report = main(TINY + flag + ['--no-peers', '--passes', 'latency', '--no-macs'])
+    assert {(r['model'], r['variant']) for r in report['results']} == {(f'{SF} + {name}', 'train form'),
+                                                                       (f'{SF} + {name}', 'deploy')}
+    assert f'{SF} + {name} deploy, onnxruntime: skipped (the ONNX export takes the backbone alone)' in report['notes']
+    # on a GPU, the fast inference mode's row compiles and captures backbone, neck and head together; the GPU
+    # machine has no mmcv: the same computation in plain torch
+    block(monkeypatch, 'mmdet', 'mmseg')
     rows = swiftformer_candidates('xs', 'cuda', [], with_onnx=False, with_compile=True, with_cuda_graphs=True,
-                                  neck=PlainFPN)
+                                  dense=dense_part(kind, []))
     [fast] = [c for c in rows if c.variant == 'deploy+compile, CUDA graphs']
     built = fast.build()
     assert isinstance(built, GraphedForward) and isinstance(built.module, CompiledForward)
-    backbone, neck = built.module.module
-    assert backbone.deploy and isinstance(neck, PlainFPN) and len(neck.lateral_convs) == 4
+    backbone, _ = built.module.module
+    assert backbone.deploy
     outputs = built(torch.rand(1, 3, 64, 64))  # under autograd: eager (a compile takes a minute on a CPU)
-    assert [m.shape[1:] for m in outputs] == [(256, 16, 16), (256, 8, 8), (256, 4, 4), (256, 2, 2), (256, 1, 1)]
+    outputs = (outputs, ) if isinstance(outputs, torch.Tensor) else outputs
+    assert [m.shape[1:] for m in outputs] == shapes

@@ -8,7 +8,7 @@ import torch.nn as nn
 from ..models import SwiftFormer
 from ..ops.compiled import CompiledForward
 from ..ops.cuda_graphs import GraphedForward
-from .neck import NeckBuilder, with_neck
+from .dense_part import DensePart, with_dense_part
 
 
 @dataclass
@@ -80,19 +80,20 @@ def onnx_unavailable() -> Optional[str]:
 
 def swiftformer_candidates(arch: str, device_type: str, notes: List[str], with_onnx: bool = True,
                            with_compile: bool = False, with_cuda_graphs: bool = False,
-                           neck: Optional[NeckBuilder] = None) -> List[Candidate]:
+                           dense: Optional[DensePart] = None) -> List[Candidate]:
     """The training form, the deploy form and, as asked, the deploy form in onnxruntime (CPU
     only), both forms through ``torch.compile`` and the deploy form as CUDA graphs (CUDA only; of
     its compiled kernels too with ``with_compile``: the fast inference mode of ``tools/test.py
-    --deploy --compile --cuda-graphs``); rows that cannot run are named in ``notes``. With ``neck``,
-    every row is the backbone followed by that neck (inside the compiled and captured module)."""
+    --deploy --compile --cuda-graphs``); rows that cannot run are named in ``notes``. With ``dense``,
+    every row is the backbone followed by that neck (and head), inside the compiled and captured module."""
     name, key = f'SwiftFormer-{arch.upper()}', arch
     train, deploy = (lambda: train_form(arch)), (lambda: deploy_form(arch))
-    if neck is not None:
+    if dense is not None:
+        name, key = f'{name} + {dense.name}', f'{arch}+{dense.name}'
         if with_onnx and device_type == 'cpu':
-            notes.append(f'{name} + FPN deploy, onnxruntime: skipped (the ONNX export takes the backbone alone)')
-        name, key, with_onnx = f'{name} + FPN', f'{arch}+fpn', False
-        train, deploy = partial(with_neck, train, neck), partial(with_neck, deploy, neck)
+            notes.append(f'{name} deploy, onnxruntime: skipped (the ONNX export takes the backbone alone)')
+        with_onnx = False
+        train, deploy = partial(with_dense_part, train, dense), partial(with_dense_part, deploy, dense)
     candidates = [
         Candidate(name, 'train form', train, f'{key}-train', arch, trainable=True),
         Candidate(name, 'deploy', deploy, f'{key}-deploy', arch),

@@ -12,8 +12,9 @@ from .breakdown import breakdown_table, run_breakdown
 from .candidates import Candidate, swiftformer_candidates
 from .cold_heap import run_cold_heap
 from .measure import macs_of, measure
-from .neck import fpn_builder
-from .peers import compiled_timm_candidate, hf_candidate, peer_with_neck, resnet50_candidate, timm_candidate
+from .dense_part import DENSE_PARTS, dense_part
+from .peers import (compiled_timm_candidate, hf_candidate, peer_with_dense_part, resnet50_candidate,
+                    timm_candidate)
 from .ratios import add_ratios
 from .report import COLD_HEAP_COLUMNS, header, machine_info, markdown_table, plot, write_json
 from .timing import DTYPES, PASSES, matmul_rate
@@ -83,9 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--compile', action='store_true',
                         help='table: also both forms and timm (mode reduce-overhead) through torch.compile, and with '
                         '--cuda-graphs the fast inference mode (compile times reported; slow)')
-    parser.add_argument('--with-neck', action='store_true',
-                        help="table: every model followed by Mask R-CNN's FPN neck, as the fast inference mode of "
-                        'tools/test.py runs them (mmdet\'s FPN, else the same computation in plain torch)')
+    parser.add_argument('--with-neck', nargs='?', const='maskrcnn', choices=DENSE_PARTS,
+                        help="table: every model followed by a paper config's neck, as the fast inference mode of "
+                        "tools/test.py runs them: maskrcnn (the default), Mask R-CNN's FPN; semantic-fpn, the ADE20K "
+                        "configs' FPN and decode head (the libraries' modules, else the same computation in plain "
+                        'torch)')
     parser.add_argument('--no-macs', action='store_true',
                         help="table: skip MAC counting (FlopAnalyzer's trace is slow at large sizes)")
     parser.add_argument('--matmul-size', type=int,
@@ -142,16 +145,16 @@ def _apply_tf32(choice: str) -> None:
 
 def _candidates(args, device: torch.device, notes: List[str]) -> List[Candidate]:
     table = args.mode == 'table'
-    neck = fpn_builder(notes) if args.with_neck else None
+    dense = dense_part(args.with_neck, notes) if args.with_neck else None
     candidates, peers = [], []
     for arch in args.arch:
         candidates += swiftformer_candidates(arch, device.type, notes, with_onnx=table, with_compile=args.compile,
-                                             with_cuda_graphs=args.cuda_graphs, neck=neck)
+                                             with_cuda_graphs=args.cuda_graphs, dense=dense)
         if not args.no_peers:
             peers += [c for c in (hf_candidate(arch, notes), timm_candidate(arch, notes)) if c]
     if not args.no_peers and args.mode != 'breakdown':
         peers += [c for c in (resnet50_candidate(notes), ) if c]
-    peers = [peer_with_neck(c, neck) for c in peers] if neck else peers
+    peers = [peer_with_dense_part(c, dense) for c in peers] if dense else peers
     if args.compile and table:
         peers += [compiled_timm_candidate(c) for c in peers if c.peer == 'timm']
     return candidates + peers

@@ -11,7 +11,7 @@ import torch.nn as nn
 
 from ..models import SwiftFormer
 from .candidates import Candidate, eval_mode
-from .neck import NeckBuilder, with_neck
+from .dense_part import DensePart, with_dense_part
 
 
 def _import_error(error: BaseException) -> str:
@@ -112,7 +112,7 @@ def resnet50_candidate(notes: List[str]) -> Optional[Candidate]:
 
 
 
-def peer_with_neck(candidate: Candidate, neck: NeckBuilder) -> Candidate:
-    """A peer's row with the neck after its backbone (``--with-neck``)."""
-    return replace(candidate, model=f'{candidate.model} + FPN', macs_key=f'{candidate.macs_key}+fpn',
-                   build=lambda: with_neck(candidate.build, neck))
+def peer_with_dense_part(candidate: Candidate, dense: DensePart) -> Candidate:
+    """A peer's row with the neck (and head) after its backbone (``--with-neck``)."""
+    return replace(candidate, model=f'{candidate.model} + {dense.name}', macs_key=f'{candidate.macs_key}+{dense.name}',
+                   build=lambda: with_dense_part(candidate.build, dense))
