@@ -440,3 +440,21 @@ def test_with_neck_rows_run_backbone_neck_and_head_as_one_module(monkeypatch, ki
     outputs = built(torch.rand(1, 3, 64, 64))  # under autograd: eager (a compile takes a minute on a CPU)
     outputs = (outputs, ) if isinstance(outputs, torch.Tensor) else outputs
     assert [m.shape[1:] for m in outputs] == shapes
+
+
+def test_channels_last_runs_every_row_in_that_layout():
+    from swiftformer_mm.benchmark.candidates import in_channels_last, swiftformer_candidates
+    report = main(TINY + ['--channels-last', '--no-peers', '--passes', 'latency', 'train', '--no-macs'])
+    assert set(check_rows(report, passes=('latency', 'train'))) == SF_ROWS  # onnxruntime's row left out
+    assert 'every model in the channels-last memory format (--channels-last)' in report['notes']
+    assert f'{SF} deploy, onnxruntime: skipped (--channels-last is for the PyTorch rows)' in report['notes']
+    for candidate in swiftformer_candidates('xs', 'cpu', [], with_onnx=False):
+        model = in_channels_last(candidate).build()
+        assert model.stem[0].weight.is_contiguous(memory_format=torch.channels_last)
+        stage_outputs = []
+        for stage in model.stages:
+            stage.register_forward_hook(lambda module, inputs, output: stage_outputs.append(output))
+        with torch.no_grad():  # NCHW input, as a data pipeline gives it: the stages compute channels-last
+            model(torch.rand(2, 3, 64, 64))
+        assert len(stage_outputs) == 4, candidate.variant
+        assert all(m.is_contiguous(memory_format=torch.channels_last) and not m.is_contiguous() for m in stage_outputs)

@@ -1,8 +1,9 @@
 """The models compared: this project's SwiftFormer in each form it runs in."""
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Callable, List, Optional
 
+import torch
 import torch.nn as nn
 
 from ..models import SwiftFormer
@@ -46,6 +47,14 @@ class Candidate:
     @property
     def key(self):
         return self.model, self.variant
+
+
+def in_channels_last(candidate: Candidate) -> Candidate:
+    """The row with its model's 4-d weights in the channels-last memory format (``--channels-last``):
+    each convolution then returns channels-last maps, from the first one on, so the whole network
+    runs in that layout while its inputs stay as the data pipeline gives them."""
+    build = candidate.build
+    return replace(candidate, build=lambda: build().to(memory_format=torch.channels_last))
 
 
 def eval_mode(model: nn.Module) -> nn.Module:
