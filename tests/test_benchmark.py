@@ -19,6 +19,7 @@ import torch.nn as nn
 from conftest import REPO_ROOT, tool_command, tool_env
 from swiftformer_mm.benchmark import main, parse_size
 from swiftformer_mm.benchmark.breakdown import KINDS, _device_ms, kind_of
+from swiftformer_mm.benchmark.timing import output_maps
 from swiftformer_mm.benchmark.peers import TorchvisionTrunk
 
 TINY = ['--arch', 'xs', '--sizes', '64x64', '--reps', '2', '--warmup', '1', '--threads', '1', '--batch', '2',
@@ -370,11 +371,13 @@ def test_plain_fpn_computes_what_mmdets_fpn_does():
 
 
 def test_plain_semantic_fpn_computes_what_mmsegs_fpn_and_head_do(monkeypatch):
+    from mmengine.registry import DefaultScope
     from swiftformer_mm.benchmark.dense_part import PlainFPN, PlainFPNHead, dense_part
     torch.manual_seed(0)
     channels = (16, 24, 32, 40)
     notes = []
-    theirs = dense_part('semantic-fpn', notes).build(channels).eval()
+    with DefaultScope.overwrite_default_scope('mmengine'):  # as an earlier test or a Runner may leave it
+        theirs = dense_part('semantic-fpn', notes).build(channels).eval()
     assert notes[0].startswith("neck and head: mmseg's FPN and FPNHead")
     block(monkeypatch, 'mmseg')
     notes = []
@@ -413,33 +416,41 @@ def test_the_semantic_fpn_rows_build_the_ade20k_configs_neck_and_head():
     assert benchmarked[1].dropout.p == configured[1].dropout.p and not benchmarked[1].align_corners
 
 
-@pytest.mark.parametrize('kind, name, shapes', [
-    ('maskrcnn', 'FPN', [(256, 16, 16), (256, 8, 8), (256, 4, 4), (256, 2, 2), (256, 1, 1)]),
-    ('semantic-fpn', 'Semantic FPN', [(150, 16, 16)]),
+@pytest.mark.parametrize('kind, name, shapes, library_note, plain_note, plain', [
+    ('maskrcnn', 'FPN', [(256, 16, 16), (256, 8, 8), (256, 4, 4), (256, 2, 2), (256, 1, 1)],
+     "neck: mmdet's FPN (256 channels, 5 levels), as in the Mask R-CNN configs",
+     'neck: PlainFPN (mmdet does not import', ['PlainFPN']),
+    ('semantic-fpn', 'Semantic FPN', [(150, 16, 16)],
+     "neck and head: mmseg's FPN and FPNHead (256 and 128 channels, 150 classes), as in the ADE20K configs",
+     'neck and head: PlainFPN and PlainFPNHead (mmseg does not import', ['PlainFPN', 'PlainFPNHead']),
 ])
-def test_with_neck_rows_run_backbone_neck_and_head_as_one_module(monkeypatch, kind, name, shapes):
+def test_with_neck_rows_run_the_backbone_and_what_follows_it_as_one_module(monkeypatch, kind, name, shapes,
+                                                                            library_note, plain_note, plain):
     from swiftformer_mm.benchmark.candidates import swiftformer_candidates
     from swiftformer_mm.benchmark.dense_part import dense_part
     from swiftformer_mm.ops.compiled import CompiledForward
     from swiftformer_mm.ops.cuda_graphs import GraphedForward
     flag = ['--with-neck'] if kind == 'maskrcnn' else ['--with-neck', kind]  # maskrcnn: the flag's default
-    report = main(TINY + flag + ['--no-peers', '--passes', 'latency', '--no-macs'])
-    assert {(r['model'], r['variant']) for r in report['results']} == {(f'{SF} + {name}', 'train form'),
-                                                                       (f'{SF} + {name}', 'deploy')}
+    report = main(TINY + flag + ['--no-peers', '--passes', 'latency', 'train', '--no-macs'])
+    assert set(check_rows(report, passes=('latency', 'train'))) == {(f'{SF} + {name}', 'train form'),
+                                                                     (f'{SF} + {name}', 'deploy')}
+    assert library_note in report['notes']
     assert f'{SF} + {name} deploy, onnxruntime: skipped (the ONNX export takes the backbone alone)' in report['notes']
-    # on a GPU, the fast inference mode's row compiles and captures backbone, neck and head together; the GPU
-    # machine has no mmcv: the same computation in plain torch
+    # on a GPU, the fast inference mode's row compiles and captures the backbone and what follows it together;
+    # the GPU machine has no mmcv: the same computation in plain torch
     block(monkeypatch, 'mmdet', 'mmseg')
+    notes = []
     rows = swiftformer_candidates('xs', 'cuda', [], with_onnx=False, with_compile=True, with_cuda_graphs=True,
-                                  dense=dense_part(kind, []))
+                                  dense=dense_part(kind, notes))
+    assert notes[0].startswith(plain_note)
     [fast] = [c for c in rows if c.variant == 'deploy+compile, CUDA graphs']
     built = fast.build()
     assert isinstance(built, GraphedForward) and isinstance(built.module, CompiledForward)
-    backbone, _ = built.module.module
+    backbone, following = built.module.module
     assert backbone.deploy
+    assert [type(m).__name__ for m in (following if kind == 'semantic-fpn' else [following])] == plain
     outputs = built(torch.rand(1, 3, 64, 64))  # under autograd: eager (a compile takes a minute on a CPU)
-    outputs = (outputs, ) if isinstance(outputs, torch.Tensor) else outputs
-    assert [m.shape[1:] for m in outputs] == shapes
+    assert [m.shape[1:] for m in output_maps(outputs)] == shapes
 
 
 def test_channels_last_runs_every_row_in_that_layout():

@@ -5,7 +5,6 @@ backend, about a minute for the first compilation on the 2-core machine); the sh
 is checked with the compiled function replaced by a recorder. CUDA graphs of compiled code are
 checked in tests/test_cuda.py.
 """
-import copy
 import functools
 
 import pytest
@@ -106,29 +105,58 @@ def segmentor():
     return switch_to_deploy(model.eval())
 
 
+def _seg_samples(n, shape):
+    from mmseg.structures import SegDataSample
+    return [SegDataSample(metainfo=dict(img_shape=shape, ori_shape=shape, pad_shape=shape)) for _ in range(n)]
+
+
+def _same_predictions(got, expected):
+    for a, b in zip(got, expected):
+        torch.testing.assert_close(a.seg_logits.data, b.seg_logits.data, rtol=1e-5, atol=1e-5)
+        assert torch.equal(a.pred_sem_seg.data, b.pred_sem_seg.data)
+
+
 def test_fast_inference_takes_a_segmentors_decode_head_into_the_compiled_part(segmentor, monkeypatch):
     """For an mmseg EncoderDecoder the decode head's layers run in the compiled module too; its
     ``predict`` then only resizes the logits, and the segmentor predicts what it did before."""
-    from mmseg.structures import SegDataSample
     monkeypatch.setattr(torch, 'compile', functools.partial(torch.compile, backend='eager'))  # no Inductor: fast
     torch._dynamo.reset()
     keys = segmentor.state_dict().keys()
     x = torch.randn(2, 3, 64, 96)
-    samples = [SegDataSample(metainfo=dict(img_shape=(64, 96), ori_shape=(64, 96), pad_shape=(64, 96)))
-               for _ in range(2)]
     with torch.no_grad():
-        expected = segmentor.predict(x, copy.deepcopy(samples))
+        expected = segmentor.predict(x, _seg_samples(2, (64, 96)))
+        segmentor.decode_head.train()  # the mode puts it in eval mode: BatchNorm and dropout as in inference
         assert fast_inference(segmentor, compile=True)
-        got = segmentor.predict(x, copy.deepcopy(samples))
+        assert not segmentor.decode_head.training
+        got = segmentor.predict(x, _seg_samples(2, (64, 96)))
     assert isinstance(segmentor.backbone, CompiledForward) and isinstance(segmentor.neck, torch.nn.Identity)
     assert isinstance(segmentor.backbone.module, FeaturesThenHead)
     assert len(segmentor.backbone.budget.keys) == 1
     logits = torch.randn(1, 4, 8, 8)
     assert segmentor.decode_head(logits) is logits  # the head's layers ran in the compiled module
-    for a, b in zip(got, expected):
-        torch.testing.assert_close(a.seg_logits.data, b.seg_logits.data, rtol=1e-5, atol=1e-5)
-        assert torch.equal(a.pred_sem_seg.data, b.pred_sem_seg.data)
+    _same_predictions(got, expected)
     # each weight once: the head stays registered under the segmentor alone
     renamed = {k.replace('backbone.module.features.0.', 'backbone.').replace('backbone.module.features.1.', 'neck.')
                for k in segmentor.state_dict()}
     assert renamed == set(keys)
+    with pytest.raises(ValueError, match='already runs in the fast inference mode: its backbone is a CompiledForward'):
+        fast_inference(segmentor, compile=True)  # a second call would run the head's layers on the logits
+
+
+def test_a_decode_head_that_predicts_its_own_way_stays_eager(segmentor, monkeypatch):
+    """A head with a ``predict`` of its own (MaskFormer's, Mask2Former's read the data samples too)
+    is left out of the fast part: backbone and neck only."""
+    monkeypatch.setattr(torch, 'compile', functools.partial(torch.compile, backend='eager'))
+    torch._dynamo.reset()
+    head_class = type(segmentor.decode_head)
+    segmentor.decode_head.__class__ = type('OwnPredictHead', (head_class, ), {
+        'predict': lambda self, inputs, metas, cfg: head_class.predict(self, inputs, metas, cfg)})
+    x = torch.randn(1, 3, 64, 96)
+    with torch.no_grad():
+        expected = segmentor.predict(x, _seg_samples(1, (64, 96)))
+        assert fast_inference(segmentor, compile=True)
+        got = segmentor.predict(x, _seg_samples(1, (64, 96)))
+    assert list(segmentor.backbone.module) == [segmentor.backbone.module[0], segmentor.backbone.module[1]]
+    assert not isinstance(segmentor.backbone.module, FeaturesThenHead)
+    assert 'forward' not in vars(segmentor.decode_head)  # its own forward, not the pass-through
+    _same_predictions(got, expected)

@@ -19,9 +19,7 @@ from typing import Callable, List, NamedTuple, Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
-DENSE_PARTS = ('maskrcnn', 'semantic-fpn')
-
+from mmengine.registry import DefaultScope
 
 class DensePart(NamedTuple):
     """What follows each backbone: ``name`` for the rows, ``build`` from the backbone's channels."""
@@ -54,9 +52,9 @@ def _conv_bn_relu(in_channels: int, out_channels: int) -> List[nn.Module]:
 
 
 class PlainFPNHead(nn.Module):
-    """Semantic FPN's decode head (Kirillov et al., 2019) as mmseg's ``FPNHead`` computes it in eval
-    mode: on each level, (3x3 conv, BN, ReLU, 2x bilinear upsampling) until stride ``strides[0]``
-    (one conv without upsampling there), the levels summed, then a 1x1 conv to the classes."""
+    """Semantic FPN's decode head (Kirillov et al., 2019) as mmseg's ``FPNHead`` computes it: on each
+    level, (3x3 conv, BN, ReLU, 2x bilinear upsampling) until stride ``strides[0]`` (one conv
+    without upsampling there), the levels summed, then channel dropout and a 1x1 conv to the classes."""
 
     def __init__(self, in_channels: int = 256, channels: int = 128, num_classes: int = 150,
                  strides: Sequence[int] = (4, 8, 16, 32)):
@@ -69,13 +67,14 @@ class PlainFPNHead(nn.Module):
                 if stride != strides[0]:
                     layers.append(nn.Upsample(scale_factor=2, mode='bilinear', align_corners=False))
             self.scale_heads.append(nn.Sequential(*layers))
+        self.dropout = nn.Dropout2d(0.1)
         self.classifier = nn.Conv2d(channels, num_classes, 1)
 
     def forward(self, maps) -> torch.Tensor:
         out = self.scale_heads[0](maps[0])
         for head, m in zip(self.scale_heads[1:], maps[1:]):
             out = out + F.interpolate(head(m), size=out.shape[2:], mode='bilinear', align_corners=False)
-        return self.classifier(out)
+        return self.classifier(self.dropout(out))
 
 
 def _maskrcnn_fpn(notes: List[str]) -> DensePart:
@@ -103,17 +102,22 @@ def _semantic_fpn(notes: List[str]) -> DensePart:
                  'configs')
 
     def build(channels):
-        head = FPNHead(in_channels=[256] * 4, in_index=[0, 1, 2, 3], feature_strides=[4, 8, 16, 32], channels=128,
-                       dropout_ratio=0.1, num_classes=150, norm_cfg=dict(type='BN', requires_grad=True),
-                       align_corners=False)
+        with DefaultScope.overwrite_default_scope('mmseg'):  # the head builds its loss from mmseg's registry
+            head = FPNHead(in_channels=[256] * 4, in_index=[0, 1, 2, 3], feature_strides=[4, 8, 16, 32], channels=128,
+                           dropout_ratio=0.1, num_classes=150, norm_cfg=dict(type='BN', requires_grad=True),
+                           align_corners=False)
         return nn.Sequential(FPN(list(channels), 256, num_outs=len(channels)), head)
     return DensePart('Semantic FPN', build)
+
+
+_BUILDERS = {'maskrcnn': _maskrcnn_fpn, 'semantic-fpn': _semantic_fpn}
+DENSE_PARTS = tuple(_BUILDERS)  # the choices of --with-neck
 
 
 def dense_part(kind: str, notes: List[str]) -> DensePart:
     """The neck (and head) of ``kind`` (one of :data:`DENSE_PARTS`), the library's where it imports
     (else the plain one, noted)."""
-    return {'maskrcnn': _maskrcnn_fpn, 'semantic-fpn': _semantic_fpn}[kind](notes)
+    return _BUILDERS[kind](notes)
 
 
 def with_dense_part(build: Callable[[], nn.Module], part: DensePart) -> nn.Module:

@@ -82,6 +82,12 @@ def autocast(device: torch.device, dtype_name: str):
     return torch.autocast(device.type, dtype=DTYPES[dtype_name])
 
 
+def output_maps(output) -> tuple:
+    """A model's output as a tuple of maps: a backbone's or neck's maps, or a segmentation head's
+    one tensor of logits."""
+    return (output, ) if isinstance(output, torch.Tensor) else tuple(output)
+
+
 def inference_fn(model: nn.Module, batch: int, size, device, dtype_name) -> Callable[[], object]:
     """One forward of a random batch under ``no_grad`` (and autocast)."""
     x = torch.rand(batch, 3, *size, device=device)
@@ -95,14 +101,14 @@ def inference_fn(model: nn.Module, batch: int, size, device, dtype_name) -> Call
 
 def training_fn(model: nn.Module, batch: int, size, device, dtype_name) -> Callable[[], None]:
     """One training step without optimizer: gradients set to None, a forward in training mode,
-    loss = the sum of the returned maps' float means, backward."""
+    loss = the sum of the returned maps' float means (:func:`output_maps`), backward."""
     model.train()
     x = torch.rand(batch, 3, *size, device=device)
 
     def step():
         model.zero_grad(set_to_none=True)
         with autocast(device, dtype_name):
-            loss = sum(out.float().mean() for out in model(x))
+            loss = sum(out.float().mean() for out in output_maps(model(x)))
         loss.backward()
 
     return step
@@ -114,8 +120,8 @@ def autocast_deviation(model: nn.Module, runner: Callable, size, device, dtype_n
     maps of one random batch-1 image."""
     x = torch.rand(1, 3, *size, device=device)
     with torch.enable_grad():  # the compiled and graph wrappers run their module eagerly under autograd
-        reference = [out.detach() for out in model(x)]
+        reference = [out.detach() for out in output_maps(model(x))]
     with torch.no_grad(), autocast(device, dtype_name):
-        outputs = runner(x)
+        outputs = output_maps(runner(x))
     return max(((out.float() - ref).abs().max() / ref.abs().max()).item()
                for out, ref in zip(outputs, reference))

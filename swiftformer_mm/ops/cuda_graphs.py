@@ -3,8 +3,9 @@
 At batch 1 every SwiftFormer implementation is launch-bound on a GPU: on an H100 the deploy
 form's kernels take about 3.5 ms of a 5-14 ms eager forward (issues 12 and 13), and the same
 forward replayed as a CUDA graph took 2.4 ms at 800x1216 fp16. :class:`GraphedForward` wraps a
-module (the deploy-form backbone, or backbone and neck) and, on CUDA without autograd, captures
-its forward once per (shape, dtype, autocast) and replays it; anything else runs eagerly.
+module (the deploy-form backbone, or a model's dense part: backbone, neck and a segmentor's
+decode head) and, on CUDA without autograd, captures its forward once per (shape, dtype,
+autocast) and replays it; anything else runs eagerly.
 
 Input shapes vary with keep-ratio resizing, so the graphs are kept for at most ``max_shapes``
 shapes (each holds its own input, output and workspace memory); a shape beyond them runs

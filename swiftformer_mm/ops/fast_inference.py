@@ -3,10 +3,11 @@ image batch to dense maps runs as one module, compiled (:class:`~.compiled.Compi
 replayed as CUDA graphs (:class:`~.cuda_graphs.GraphedForward`), once per input shape; whatever
 depends on the predictions themselves (proposals, RoI heads, NMS, resizing to the image) stays eager.
 
-That part is backbone and neck, and for an mmseg ``EncoderDecoder`` also its decode head's layers:
-in prediction the head's ``predict`` runs its ``forward`` on the features and then resizes the
-logits, and nothing else reads the features. (In a two-stage detector the RPN and the RoI head
-both read them, so there it ends at the neck.)
+That part is backbone and neck, and for an mmseg ``EncoderDecoder`` whose decode head predicts as
+mmseg's ``BaseDecodeHead`` does (Semantic FPN, UPerNet, ...) also the head's layers: its ``predict``
+runs ``forward`` on the features and then resizes the logits, and nothing else reads the features.
+It ends at the neck where the head predicts otherwise (MaskFormer, Mask2Former: their heads read the
+data samples too), and in two-stage detectors, where the RPN and the RoI head both read the features.
 
 ``tools/test.py --compile --cuda-graphs``, ``tools/visualize.py`` (the same flags) and
 ``apis.init_model(compile=..., cuda_graphs=...)`` all come here.
@@ -43,13 +44,16 @@ class FeaturesThenHead(nn.Module):
 
 def decode_head_of(model: nn.Module) -> Optional[nn.Module]:
     """The decode head of an mmseg ``EncoderDecoder`` (not a cascade of heads, where each head
-    reads the one before), else None."""
+    reads the one before) if it predicts by ``BaseDecodeHead.predict`` (logits from ``forward(features)``,
+    then resized), else None."""
     if 'mmseg.models' not in sys.modules:  # an mmseg model has imported it
         return None
+    from mmseg.models.decode_heads.decode_head import BaseDecodeHead
     from mmseg.models.segmentors import CascadeEncoderDecoder, EncoderDecoder
-    if isinstance(model, EncoderDecoder) and not isinstance(model, CascadeEncoderDecoder):
-        return model.decode_head
-    return None
+    if not isinstance(model, EncoderDecoder) or isinstance(model, CascadeEncoderDecoder):
+        return None
+    head = model.decode_head
+    return head if isinstance(head, BaseDecodeHead) and type(head).predict is BaseDecodeHead.predict else None
 
 
 def _logits_as_given(logits: torch.Tensor) -> torch.Tensor:
@@ -69,7 +73,13 @@ def fast_inference(model: nn.Module, compile: bool = False, cuda_graphs: bool = 
 
     Returns:
         bool: Whether the model was changed.
+
+    Raises:
+        ValueError: The model already runs in this mode (a second call would wrap it twice).
     """
+    if isinstance(model.backbone, (CompiledForward, GraphedForward)):
+        raise ValueError('the model already runs in the fast inference mode: its backbone is a '
+                         f'{type(model.backbone).__name__}; call fast_inference once, with every option it needs')
     if cuda_graphs and next(model.parameters()).device.type != 'cuda':
         print_log('CUDA graphs: the model is not on a CUDA device; it is not replayed as graphs',
                   logger='current', level=logging.WARNING)
@@ -80,6 +90,7 @@ def fast_inference(model: nn.Module, compile: bool = False, cuda_graphs: bool = 
     part = nn.Sequential(model.backbone, neck) if neck is not None else model.backbone
     if head is not None:
         part = FeaturesThenHead(part, type(head).forward.__get__(head))
+        head.eval()  # not a submodule of the part, which part.eval() would reach: BatchNorm and dropout as in inference
     part.eval()
     if compile:
         part = CompiledForward(part, max_shapes)
