@@ -77,15 +77,15 @@ def fast_inference(model: nn.Module, compile: bool = False, cuda_graphs: bool = 
     Raises:
         ValueError: The model already runs in this mode (a second call would wrap it twice).
     """
-    if isinstance(model.backbone, (CompiledForward, GraphedForward)):
-        raise ValueError('the model already runs in the fast inference mode: its backbone is a '
-                         f'{type(model.backbone).__name__}; call fast_inference once, with every option it needs')
     if cuda_graphs and next(model.parameters()).device.type != 'cuda':
         print_log('CUDA graphs: the model is not on a CUDA device; it is not replayed as graphs',
                   logger='current', level=logging.WARNING)
         cuda_graphs = False
     if not (compile or cuda_graphs):
         return False
+    if isinstance(model.backbone, (CompiledForward, GraphedForward)):
+        raise ValueError('the model already runs in the fast inference mode: its backbone is a '
+                         f'{type(model.backbone).__name__}; call fast_inference once, with every option it needs')
     neck, head = getattr(model, 'neck', None), decode_head_of(model)
     part = nn.Sequential(model.backbone, neck) if neck is not None else model.backbone
     if head is not None:
