@@ -90,7 +90,7 @@ def fast_inference(model: nn.Module, compile: bool = False, cuda_graphs: bool = 
     part = nn.Sequential(model.backbone, neck) if neck is not None else model.backbone
     if head is not None:
         part = FeaturesThenHead(part, type(head).forward.__get__(head))
-        head.eval()  # not a submodule of the part, which part.eval() would reach: BatchNorm and dropout as in inference
+        head.eval()  # not a submodule of the part, so part.eval() misses it: BatchNorm and dropout as in inference
     part.eval()
     if compile:
         part = CompiledForward(part, max_shapes)
@@ -102,8 +102,8 @@ def fast_inference(model: nn.Module, compile: bool = False, cuda_graphs: bool = 
     if head is not None:
         head.forward = _logits_as_given
     names = ['backbone'] + ['neck'] * (neck is not None) + ['decode head'] * (head is not None)
-    how = ' and '.join(word for word, asked in (('compiled (torch.compile)', compile),
-                                                 ('replayed as CUDA graphs', cuda_graphs)) if asked)
+    how = _listed([word for word, asked in (('compiled (torch.compile)', compile),
+                                             ('replayed as CUDA graphs', cuda_graphs)) if asked])
     print_log(f'fast inference: {_listed(names)} {how}, once per input shape (at most {max_shapes} shapes)',
               logger='current')
     return True
