@@ -13,8 +13,8 @@
 #   trainc    issue 13: the training form's training step compiled against eager, batch 8, SIZE_B, fp16 (240 s)
 #   table_a   issue 12: the README's GPU rows at SIZE_A (both forms, timm, HF, ResNet-50; fp32, fp16) (150 s)
 #   table_b   the same at SIZE_B (fp32, fp16, bf16) (180 s)
-#   table_cl  table_b with every model in the channels-last memory format: does NHWC pay for training, AMP
-#             above all (cuDNN's tensor-core layout)? (180 s)
+#   table_cl  table_b with every model in both memory formats, NCHW and channels-last, in one run: how much NHWC
+#             pays for training, AMP above all (cuDNN's tensor-core layout), within one run (300 s)
 # Each section's full output lands in $OUT/<section>*.txt (JSON beside the benchmark tables); its
 # tail is printed. Without a GPU, DEV=cpu ARCH=xs SIZE_A=64x64 SIZE_B=64x64 HALF=bf16 dry-runs the wiring.
 set -u
@@ -75,8 +75,8 @@ for name in ('timm', 'transformers', 'torchvision', 'triton'):
         run table_b 180 "${BENCH[@]}" --sizes "$B" --dtypes fp32 fp16 bf16 --passes throughput train --batch 16 \
             --train-batch 8 --out-json "$OUT/table_b.json" ;;
     table_cl)
-        run table_cl 180 "${BENCH[@]}" --sizes "$B" --dtypes fp32 fp16 bf16 --passes throughput train --batch 16 \
-            --train-batch 8 --channels-last --out-json "$OUT/table_cl.json" ;;
+        run table_cl 300 "${BENCH[@]}" --sizes "$B" --dtypes fp32 fp16 bf16 --passes throughput train --batch 16 \
+            --train-batch 8 --layouts nchw channels-last --out-json "$OUT/table_cl.json" ;;
     *)
         echo "unknown section '$section' (env, tests, fast_b1, fast_bn, neck_b1, seg_b1, trainc, table_a, table_b, table_cl)"
         exit 2 ;;

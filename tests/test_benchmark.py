@@ -42,7 +42,8 @@ def expected_speedups(row, rows):
     expected = {}
     for peer in rows:
         same_arch = peer.get('arch') in (None, row['arch'])
-        if not peer.get('peer') or not same_arch or (peer['size'], peer['dtype']) != (row['size'], row['dtype']):
+        where = ('size', 'dtype', 'layout')
+        if not peer.get('peer') or not same_arch or [peer[k] for k in where] != [row[k] for k in where]:
             continue
         ratios = {}
         if 'latency_ms' in row and 'latency_ms' in peer:
@@ -60,8 +61,8 @@ def check_rows(report, passes=('latency', 'throughput', 'train')):
     rows = report['results']
     for row in rows:
         assert row['size'] == [64, 64] and row['params_m'] > 0
-        trainable = row['variant'] not in ('deploy', 'deploy, onnxruntime', 'deploy+compile',
-                                           'timm, compiled (reduce-overhead)')
+        form = row['variant'].removesuffix(', channels-last')
+        trainable = form not in ('deploy', 'deploy, onnxruntime', 'deploy+compile', 'timm, compiled (reduce-overhead)')
         for name, field in PASS_FIELDS.items():
             assert (field in row) == (name in passes and (name != 'train' or trainable)), (row['model'], name)
         if 'latency_ms' in row:
@@ -455,10 +456,11 @@ def test_with_neck_rows_run_the_backbone_and_what_follows_it_as_one_module(monke
 
 def test_channels_last_runs_every_row_in_that_layout():
     from swiftformer_mm.benchmark.candidates import in_channels_last, swiftformer_candidates
-    report = main(TINY + ['--channels-last', '--no-peers', '--passes', 'latency', 'train', '--no-macs'])
-    assert set(check_rows(report, passes=('latency', 'train'))) == SF_ROWS  # onnxruntime's row left out
-    assert 'every model in the channels-last memory format (--channels-last)' in report['notes']
-    assert f'{SF} deploy, onnxruntime: skipped (--channels-last is for the PyTorch rows)' in report['notes']
+    report = main(TINY + ['--layouts', 'channels-last', '--no-peers', '--passes', 'latency', 'train', '--no-macs'])
+    # onnxruntime's row left out
+    assert set(check_rows(report, passes=('latency', 'train'))) == {(m, f'{v}, channels-last') for m, v in SF_ROWS}
+    assert {r['layout'] for r in report['results']} == {'channels-last'}
+    assert f'{SF} deploy, onnxruntime, channels-last: skipped (onnxruntime takes no layout)' in report['notes']
     for candidate in swiftformer_candidates('xs', 'cpu', [], with_onnx=False):
         model = in_channels_last(candidate).build()
         assert model.stem[0].weight.is_contiguous(memory_format=torch.channels_last)
@@ -469,3 +471,17 @@ def test_channels_last_runs_every_row_in_that_layout():
             model(torch.rand(2, 3, 64, 64))
         assert len(stage_outputs) == 4, candidate.variant
         assert all(m.is_contiguous(memory_format=torch.channels_last) and not m.is_contiguous() for m in stage_outputs)
+
+
+def test_both_layouts_in_one_run_each_compared_with_the_peers_of_its_layout(monkeypatch):
+    from swiftformer_mm.benchmark import ratios
+    block(monkeypatch, 'transformers', 'timm')  # ResNet-50 stays: one peer per layout
+    report = main(TINY + ['--layouts', 'nchw', 'channels-last', '--passes', 'latency', '--no-macs'])
+    rows = check_rows(report, passes=('latency',))  # speed-ups recomputed within each layout
+    r50 = [key for key in rows if rows[key]['peer'] == 'r50']
+    assert sorted(rows[key]['layout'] for key in r50) == ['channels-last', 'nchw']
+    assert {(SF, 'deploy'), (SF, 'deploy, channels-last'), ONNX_ROW} <= set(rows)
+    # a row whose layout's peer is missing gets no speed-up over the other layout's
+    nchw_only = [dict(r) for r in report['results'] if r['layout'] == 'nchw' or not r['peer']]
+    ratios.add_ratios(nchw_only)
+    assert all(not r['speedup'] for r in nchw_only if r['layout'] == 'channels-last')

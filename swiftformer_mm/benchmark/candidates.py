@@ -31,6 +31,8 @@ class Candidate:
             around :class:`~swiftformer_mm.ops.compiled.CompiledForward` in the compiled row).
         trainable (bool): Has a training step.
         onnx (bool): Exported to ONNX and run by onnxruntime (CPU, fp32 only).
+        layout (str): Memory format of its weights, one of :data:`LAYOUTS`; rows are compared
+            with the peers of their own layout.
     """
     model: str
     variant: str
@@ -43,18 +45,23 @@ class Candidate:
     cuda_graphs: bool = False
     trainable: bool = False
     onnx: bool = False
+    layout: str = 'nchw'
 
     @property
     def key(self):
         return self.model, self.variant
 
 
+LAYOUTS = ('nchw', 'channels-last')
+
+
 def in_channels_last(candidate: Candidate) -> Candidate:
-    """The row with its model's 4-d weights in the channels-last memory format (``--channels-last``):
-    each convolution then returns channels-last maps, from the first one on, so the whole network
-    runs in that layout while its inputs stay as the data pipeline gives them."""
+    """The row with its model's 4-d weights in the channels-last memory format (``--layouts
+    channels-last``): each convolution then returns channels-last maps, from the first one on, so
+    the whole network runs in that layout while its inputs stay as the data pipeline gives them."""
     build = candidate.build
-    return replace(candidate, build=lambda: build().to(memory_format=torch.channels_last))
+    return replace(candidate, variant=f'{candidate.variant}, channels-last', layout='channels-last',
+                   build=lambda: build().to(memory_format=torch.channels_last))
 
 
 def eval_mode(model: nn.Module) -> nn.Module:

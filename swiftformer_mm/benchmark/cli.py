@@ -9,7 +9,7 @@ import torch
 from ..models import SwiftFormer
 from ..utils import parse_size
 from .breakdown import breakdown_table, run_breakdown
-from .candidates import Candidate, in_channels_last, swiftformer_candidates
+from .candidates import LAYOUTS, Candidate, in_channels_last, swiftformer_candidates
 from .cold_heap import run_cold_heap
 from .dense_part import DENSE_PARTS, dense_part
 from .measure import macs_of, measure
@@ -89,9 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "tools/test.py runs them: maskrcnn (the default), Mask R-CNN's FPN; semantic-fpn, the ADE20K "
                         "configs' FPN and decode head (the libraries' modules, else the same computation in plain "
                         'torch)')
-    parser.add_argument('--channels-last', action='store_true',
-                        help='every model with its weights in the channels-last memory format, so that it runs in '
-                        'that layout (not the onnxruntime row)')
+    parser.add_argument('--layouts', nargs='+', choices=LAYOUTS, default=['nchw'],
+                        help='memory formats of the models\' weights: nchw (PyTorch\'s default), channels-last '
+                        '(each model then runs in that layout; not the onnxruntime row); both: every model in '
+                        'both, in the same interleaved rounds, each compared with the peers of its layout '
+                        '(default: nchw)')
     parser.add_argument('--no-macs', action='store_true',
                         help="table: skip MAC counting (FlopAnalyzer's trace is slow at large sizes)")
     parser.add_argument('--matmul-size', type=int,
@@ -160,12 +162,13 @@ def _candidates(args, device: torch.device, notes: List[str]) -> List[Candidate]
     peers = [peer_with_dense_part(c, dense) for c in peers] if dense else peers
     if args.compile and table:
         peers += [compiled_timm_candidate(c) for c in peers if c.peer == 'timm']
-    if not args.channels_last:
-        return candidates + peers
-    notes.append('every model in the channels-last memory format (--channels-last)')
-    for onnx in [c for c in candidates if c.onnx]:
-        notes.append(f'{onnx.model} {onnx.variant}: skipped (--channels-last is for the PyTorch rows)')
-    return [in_channels_last(c) for c in candidates + peers if not c.onnx]
+    rows = candidates + peers if 'nchw' in args.layouts else []
+    if 'channels-last' in args.layouts:
+        notes.append('channels-last rows: the model\'s weights in the channels-last memory format (--layouts)')
+        for onnx in [c for c in candidates if c.onnx]:
+            notes.append(f'{onnx.model} {onnx.variant}, channels-last: skipped (onnxruntime takes no layout)')
+        rows += [in_channels_last(c) for c in candidates + peers if not c.onnx]
+    return rows
 
 
 def _table(args, device, candidates, notes, report) -> List[dict]:

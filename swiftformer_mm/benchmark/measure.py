@@ -40,7 +40,7 @@ def _first_call_s(fn: Callable[[], object], device: torch.device) -> float:
 def base_row(candidate: Candidate, model, size, device: torch.device, dtype_name: str) -> dict:
     """The fields of a result row that say what was measured."""
     return dict(model=candidate.model, variant=candidate.variant, arch=candidate.arch, peer=candidate.peer,
-                size=list(size), dtype=dtype_name, device=device.type,
+                layout=candidate.layout, size=list(size), dtype=dtype_name, device=device.type,
                 params_m=sum(p.numel() for p in model.parameters()) / 1e6)
 
 

@@ -17,7 +17,7 @@ def add_ratios(rows: List[dict]) -> None:
     """Adds ``row['speedup'][peer][pass]`` to every SwiftFormer row (``peer`` None).
 
     ``peer`` is ``'hf'``, ``'timm'``, ``'timm+compile'`` (same arch) or ``'r50'``, measured at the
-    same input size and dtype; ``pass`` is ``'latency'`` (the peer's batch-1
+    same input size and dtype, in the same layout; ``pass`` is ``'latency'`` (the peer's batch-1
     median / this row's), ``'throughput'`` (this row's images per second /
     the peer's) or ``'train'`` (the peer's training-step median / this
     row's). Above 1: this row is faster. Passes that either row lacks are left out.
@@ -28,7 +28,7 @@ def add_ratios(rows: List[dict]) -> None:
             continue
         speedups = {}
         for peer in peers:
-            if (peer['size'], peer['dtype']) != (row['size'], row['dtype']):
+            if (peer['size'], peer['dtype'], peer['layout']) != (row['size'], row['dtype'], row['layout']):
                 continue
             if peer['arch'] is not None and peer['arch'] != row['arch']:
                 continue

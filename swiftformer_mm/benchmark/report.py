@@ -60,7 +60,7 @@ def _num(value: Optional[float], fmt: str) -> str:
 def _variant(r: dict) -> str:
     if 'compile_s' not in r and 'train_compile_s' not in r:
         return r['variant']
-    compiled, graphed = 'compile' in r['variant'], r['variant'].endswith('CUDA graphs')
+    compiled, graphed = 'compile' in r['variant'], 'CUDA graphs' in r['variant']
     first = 'compile+capture' if compiled and graphed else 'capture' if graphed else 'compile'
     times = [f"{label} {r[k]:.1f} s" for k, label in (('compile_s', first), ('train_compile_s', 'train step'))
              if k in r]
