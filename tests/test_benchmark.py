@@ -216,7 +216,7 @@ def test_autocast_rows_measure_their_deviation_and_fp16_is_skipped_on_cpu():
 
 
 def test_cuda_graph_row_is_wired_and_skipped_with_a_note_off_cuda():
-    from swiftformer_mm.benchmark.candidates import swiftformer_candidates
+    from swiftformer_mm.benchmark.candidates import in_channels_last, swiftformer_candidates
     from swiftformer_mm.benchmark.measure import measure
     from swiftformer_mm.benchmark.report import markdown_table
     from swiftformer_mm.ops.compiled import CompiledForward
@@ -240,6 +240,8 @@ def test_cuda_graph_row_is_wired_and_skipped_with_a_note_off_cuda():
     assert built.module.module.deploy and not fast.compile  # compiled by CompiledForward, not again
     row = dict(row, variant=fast.variant)
     assert 'deploy+compile, CUDA graphs (compile+capture ' in markdown_table([row])
+    row = dict(row, variant=in_channels_last(fast).variant)  # the layout's suffix keeps the label
+    assert 'deploy+compile, CUDA graphs, channels-last (compile+capture ' in markdown_table([row])
 
 
 def test_compile_times_the_compiled_forms_and_reports_compile_times(monkeypatch, capsys):
