@@ -21,6 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.registry import DefaultScope
 
+
 class DensePart(NamedTuple):
     """What follows each backbone: ``name`` for the rows, ``build`` from the backbone's channels."""
     name: str
