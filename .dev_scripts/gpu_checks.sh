@@ -15,6 +15,9 @@
 #   table_b   the same at SIZE_B (fp32, fp16, bf16) (180 s)
 #   table_cl  table_b with every model in both memory formats, NCHW and channels-last, in one run: how much NHWC
 #             pays for training, AMP above all (cuDNN's tensor-core layout), within one run (300 s)
+#   trainbd   where the training step's GPU time goes, by kind of op and by kernel, fp32 and HALF, NCHW and
+#             channels-last (the benchmark's breakdown mode): PyTorch sends NCHW depth-wise convolutions in
+#             fp32 and bf16 to its own kernels, channels-last ones to cuDNN (200 s)
 # Each section's full output lands in $OUT/<section>*.txt (JSON beside the benchmark tables); its
 # tail is printed. Without a GPU, DEV=cpu ARCH=xs SIZE_A=64x64 SIZE_B=64x64 HALF=bf16 dry-runs the wiring.
 set -u
@@ -40,7 +43,7 @@ run() {  # run NAME SECONDS COMMAND...: the command under a time limit, its outp
 }
 
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(env tests fast_b1 fast_bn neck_b1 seg_b1 trainc table_a table_b table_cl)
+[ ${#sections[@]} -gt 0 ] || sections=(env tests fast_b1 fast_bn neck_b1 seg_b1 trainc table_a table_b table_cl trainbd)
 for section in "${sections[@]}"; do
     case $section in
     env)
@@ -77,8 +80,13 @@ for name in ('timm', 'transformers', 'torchvision', 'triton'):
     table_cl)
         run table_cl 300 "${BENCH[@]}" --sizes "$B" --dtypes fp32 fp16 bf16 --passes throughput train --batch 16 \
             --train-batch 8 --layouts nchw channels-last --out-json "$OUT/table_cl.json" ;;
+    trainbd)
+        TAIL=40 run trainbd 200 python3 tools/analysis_tools/benchmark.py --mode breakdown --device "$DEV" --arch "$ARCH" \
+            --reps "$REPS" --sizes "$B" --dtypes fp32 "$HALF" --passes train --train-batch 8 --layouts nchw channels-last \
+            --out-json "$OUT/trainbd.json" ;;
     *)
-        echo "unknown section '$section' (env, tests, fast_b1, fast_bn, neck_b1, seg_b1, trainc, table_a, table_b, table_cl)"
+        echo "unknown section '$section' (env, tests, fast_b1, fast_bn, neck_b1, seg_b1, trainc, table_a, table_b, table_cl,"\
+            "trainbd)"
         exit 2 ;;
     esac
 done

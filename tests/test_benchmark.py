@@ -18,7 +18,7 @@ import torch.nn as nn
 
 from conftest import REPO_ROOT, tool_command, tool_env
 from swiftformer_mm.benchmark import main, parse_size
-from swiftformer_mm.benchmark.breakdown import KINDS, _device_ms, kind_of
+from swiftformer_mm.benchmark.breakdown import HEAVIEST, KINDS, _device_ms, kind_of, short_kernel_name
 from swiftformer_mm.benchmark.timing import output_maps
 from swiftformer_mm.benchmark.peers import TorchvisionTrunk
 
@@ -304,6 +304,10 @@ def test_breakdown_sorts_the_time_of_every_pass_into_kinds(monkeypatch):
         assert result['timed_ms']['median'] > 0
         # the attention's linear layers are matrix products in both forms
         assert result['ms']['matrix products'] > 0 and result['product_gmacs_per_s'] > 0, key
+        # the heaviest ATen ops, heaviest first, each within the profiled total
+        names, ms = zip(*result['heaviest'])
+        assert len(names) == HEAVIEST and list(ms) == sorted(ms, reverse=True)
+        assert all(name.startswith('aten::') for name in names) and sum(ms) <= result['profiled_ms'] + 1e-6
     forward, step = results[(SF, 'train form', 'forward b1')], results[(SF, 'train form', 'training step b2')]
     # backward adds two products per forward product, on twice the images
     assert step['ms']['matrix products'] > forward['ms']['matrix products']
@@ -311,18 +315,24 @@ def test_breakdown_sorts_the_time_of_every_pass_into_kinds(monkeypatch):
 
 
 def test_breakdown_puts_gpu_kernels_under_the_aten_op_that_launched_them():
-    def event(name, parent=None, kernels_us=()):
+    def event(name, parent=None, kernels=()):
         return types.SimpleNamespace(name=name, cpu_parent=parent,
-                                     kernels=[types.SimpleNamespace(duration=d) for d in kernels_us])
+                                     kernels=[types.SimpleNamespace(name=k, duration=d) for k, d in kernels])
 
+    gemm = 'void cutlass::Kernel<cutlass_80_tensorop_s1688gemm_64x64_32x6_tn_align4>(T1::Params)'
     linear = event('aten::linear')
-    addmm = event('aten::addmm', linear, [300.0])
-    launch = event('cudaLaunchKernel', addmm, [200.0])  # a runtime event under the op
-    conv = event('aten::cudnn_convolution', event('aten::conv2d'), [1000.0])
-    orphan = event('autograd::engine::evaluate_function: X', None, [50.0])  # no ATen op above it
+    addmm = event('aten::addmm', linear, [(gemm, 300.0)])
+    launch = event('cudaLaunchKernel', addmm, [(gemm, 200.0)])  # a runtime event under the op
+    depthwise = ('void at::native::(anonymous namespace)::conv_depthwise2d_grad_weight_kernel<float, float, int>'
+                 '(at::GenericPackedTensorAccessor<float const, 4ul>, int, int)')
+    conv = event('aten::_conv_depthwise2d', event('aten::conv2d'), [(depthwise, 1000.0)])
+    orphan = event('autograd::engine::evaluate_function: X', None, [('elementwise_kernel', 50.0)])  # no ATen op
     profile = types.SimpleNamespace(events=lambda: [linear, addmm, launch, conv, orphan])
-    assert _device_ms(profile) == {'matrix products': 0.5, 'convolutions': 1.0, 'GELU': 0.0, 'batch norm': 0.0,
-                                   'other': 0.05}
+    by_kind, by_kernel = _device_ms(profile)
+    assert by_kind == {'matrix products': 0.5, 'convolutions': 1.0, 'GELU': 0.0, 'batch norm': 0.0, 'other': 0.05}
+    assert by_kernel == {'cutlass::Kernel<cutlass_80_tensorop_s1688gemm_64x64_32x6_tn_align4>': 0.5,
+                         'conv_depthwise2d_grad_weight_kernel<float, float, int>': 1.0, 'elementwise_kernel': 0.05}
+    assert short_kernel_name('void k<' + 'x' * 200 + '>(int)') == 'k<' + 'x' * 97 + '~'
 
 
 def test_cold_heap_times_batch_1_latency_next_to_the_peers(monkeypatch):

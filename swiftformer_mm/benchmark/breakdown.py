@@ -9,9 +9,14 @@ reached (the profiler's FLOP count / 2 over their time) is given. Each figure
 is the median over the profiled rounds. The profiled total is busy time:
 on the CPU it runs a little above the timed median (profiler overhead);
 on CUDA it is below it wherever the GPU waits for the CPU to launch work.
+Each row also names its heaviest GPU kernels (CUDA) or ATen ops (CPU): the
+kind of op says "convolutions", the kernel says which (a cuDNN kernel or
+PyTorch's own depth-wise one, forward or backward).
 """
+import collections
+import re
 import statistics
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 
@@ -22,6 +27,7 @@ from .timing import inference_fn, time_interleaved, training_fn
 MATRIX_PRODUCTS = {'aten::mm', 'aten::addmm', 'aten::bmm', 'aten::baddbmm', 'aten::mv', 'aten::addmv',
                    'aten::addmv_', 'aten::_addmm_activation'}
 KINDS = ('matrix products', 'convolutions', 'GELU', 'batch norm', 'other')
+HEAVIEST = 6  # kernels (CUDA) or ATen ops (CPU) named per row
 
 
 def kind_of(op_name: str) -> str:
@@ -40,19 +46,31 @@ def _launching_op(event) -> Optional[str]:
     return None if event is None else event.name
 
 
-def _device_ms(prof) -> Dict[str, float]:
-    ms = dict.fromkeys(KINDS, 0.0)
+def short_kernel_name(name: str) -> str:
+    """A GPU kernel's name without ``void``, anonymous namespaces and parameter list, at most 100
+    characters: ``conv_depthwise2d_grad_weight_kernel<float, float, int>``, not its whole signature."""
+    name = re.sub(r'^void |\(anonymous namespace\)::', '', name)
+    name = name.split('(', 1)[0].replace('at::native::', '')
+    return name if len(name) <= 100 else name[:99] + '~'
+
+
+def _device_ms(prof) -> Tuple[Dict[str, float], Dict[str, float]]:
+    """GPU kernel milliseconds by kind of the ATen op that launched them, and by kernel."""
+    ms, by_kernel = dict.fromkeys(KINDS, 0.0), collections.Counter()
     for event in prof.events():
         kernels = getattr(event, 'kernels', None)
         if kernels:  # on the op that launched them
             op = _launching_op(event)
             ms['other' if op is None else kind_of(op)] += sum(k.duration for k in kernels) / 1e3
-    return ms
+            for kernel in kernels:
+                by_kernel[short_kernel_name(kernel.name)] += kernel.duration / 1e3
+    return ms, dict(by_kernel)
 
 
 def profile_by_kind(fn: Callable[[], object], device: torch.device) -> dict:
-    """Milliseconds per kind of op in one call of ``fn`` (self CPU time on the CPU, kernel
-    time on CUDA), and the matrix products' GMAC/s (None without products)."""
+    """Milliseconds per kind of op and per kernel (CUDA) or ATen op (CPU) in one call of ``fn``
+    (kernel time on CUDA, self CPU time on the CPU), and the matrix products' GMAC/s (None
+    without products)."""
     from torch.profiler import ProfilerActivity, profile
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == 'cuda' else [])
     with profile(activities=activities, with_flops=True) as prof:
@@ -61,25 +79,32 @@ def profile_by_kind(fn: Callable[[], object], device: torch.device) -> dict:
             torch.cuda.synchronize(device)
     product_flops = sum(e.flops for e in prof.key_averages() if kind_of(e.key) == 'matrix products')
     if device.type == 'cuda':
-        ms = _device_ms(prof)
+        ms, by_name = _device_ms(prof)
     else:
-        ms = dict.fromkeys(KINDS, 0.0)
+        ms, by_name = dict.fromkeys(KINDS, 0.0), {}
         for event in prof.key_averages():
             ms[kind_of(event.key)] += event.self_cpu_time_total / 1e3
+            by_name[event.key] = event.self_cpu_time_total / 1e3
     products_s = ms['matrix products'] / 1e3
-    return dict(ms=ms, product_gmacs_per_s=product_flops / 2 / products_s / 1e9 if products_s else None)
+    return dict(ms=ms, by_name=by_name,
+                product_gmacs_per_s=product_flops / 2 / products_s / 1e9 if products_s else None)
 
 
 def median_profile(profiles: List[dict]) -> dict:
-    """Per-kind medians of several profiles of the same call (one slow round does not count)."""
+    """Per-kind medians of several profiles of the same call (one slow round does not count), and
+    the ``HEAVIEST`` kernels or ops by their median (``heaviest``: name and ms, heaviest first)."""
     ms = {kind: statistics.median(p['ms'][kind] for p in profiles) for kind in KINDS}
+    names = {name for p in profiles for name in p['by_name']}
+    by_name = {name: statistics.median(p['by_name'].get(name, 0.0) for p in profiles) for name in names}
+    heaviest = sorted(by_name.items(), key=lambda item: (-item[1], item[0]))[:HEAVIEST]
     rates = [p['product_gmacs_per_s'] for p in profiles if p['product_gmacs_per_s'] is not None]
-    return dict(ms=ms, profiled_ms=sum(ms.values()), profiled_reps=len(profiles),
+    return dict(ms=ms, profiled_ms=sum(ms.values()), profiled_reps=len(profiles), heaviest=heaviest,
                 product_gmacs_per_s=statistics.median(rates) if rates else None)
 
 
 def breakdown_table(results: List[dict]) -> str:
-    """A markdown table per pass: timed and profiled ms, ms and share of each kind, product rate."""
+    """A markdown table per pass: timed and profiled ms, ms and share of each kind, product rate;
+    then each row's heaviest kernels or ops with their share of the profiled time."""
     lines = []
     for pass_name in dict.fromkeys(r['pass'] for r in results):
         lines += [f"\n{pass_name}:", '| input | dtype | model | variant | timed ms (median) | profiled ms | '
@@ -91,6 +116,11 @@ def breakdown_table(results: List[dict]) -> str:
             rate = '-' if r['product_gmacs_per_s'] is None else f"{r['product_gmacs_per_s']:.1f}"
             lines.append(f"| {r['size'][0]}x{r['size'][1]} | {r['dtype']} | {r['model']} | {r['variant']} "
                          f"| {r['timed_ms']['median']:.2f} | {total:.2f} | {shares} | {rate} |")
+        lines.append(f'\nheaviest kernels or ops, {pass_name}:')
+        for r in (r for r in results if r['pass'] == pass_name):
+            total = r['profiled_ms']
+            lines.append(f"- {r['size'][0]}x{r['size'][1]} {r['dtype']} {r['model']} {r['variant']}: " + '; '.join(
+                f"{name} {ms:.2f} ms ({100 * ms / total if total else 0:.0f}%)" for name, ms in r['heaviest']))
     return '\n'.join(lines)
 
 

@@ -34,7 +34,8 @@ Modes:
              ResNet-50; prints a markdown table, writes JSON and a PNG.
   breakdown  the time of each pass by kind of op (matrix products, convolutions,
              GELU, batch norm, other) from torch.profiler: self CPU time on the
-             CPU, GPU kernel time on CUDA.
+             CPU, GPU kernel time on CUDA; and each row's heaviest ATen ops or
+             GPU kernels.
   cold-heap  batch-1 latency and page faults with glibc's heap as a fresh process
              has it (CPU only; one size).
 
