@@ -18,7 +18,7 @@
 #   trainbd   where the training step's GPU time goes, by kind of op and by kernel, fp32 and HALF, NCHW and
 #             channels-last (the benchmark's breakdown mode): PyTorch sends NCHW depth-wise convolutions in
 #             fp32 and bf16 to its own kernels, channels-last ones to cuDNN (200 s)
-# Each section's full output lands in $OUT/<section>*.txt (JSON beside the benchmark tables); its
+# Each section's full output lands in $OUT/<section>*.txt (JSON beside the benchmark tables; both replaced by a rerun); its
 # tail is printed. Without a GPU, DEV=cpu ARCH=xs SIZE_A=64x64 SIZE_B=64x64 HALF=bf16 dry-runs the wiring.
 set -u
 OUT=${OUT:-/tmp/gpu_checks}
@@ -31,7 +31,7 @@ fi
 export PYTHONUNBUFFERED=1
 [ -d .devrun/golden ] && export SWIFTFORMER_GOLDEN_DIR=$PWD/.devrun/golden
 DEV=${DEV:-cuda} ARCH=${ARCH:-l1} REPS=${REPS:-20} A=${SIZE_A:-800x1216} B=${SIZE_B:-512x512} HALF=${HALF:-fp16}
-BENCH=(python3 tools/analysis_tools/benchmark.py --device "$DEV" --arch "$ARCH" --no-macs --reps "$REPS")
+BENCH=(python3 tools/analysis_tools/benchmark.py --device "$DEV" --arch "$ARCH" --no-macs --reps "$REPS" --overwrite)
 
 run() {  # run NAME SECONDS COMMAND...: the command under a time limit, its output to $OUT/NAME.txt
     local name=$1 limit=$2
@@ -83,7 +83,7 @@ for name in ('timm', 'transformers', 'torchvision', 'triton'):
     trainbd)
         TAIL=40 run trainbd 200 python3 tools/analysis_tools/benchmark.py --mode breakdown --device "$DEV" --arch "$ARCH" \
             --reps "$REPS" --sizes "$B" --dtypes fp32 "$HALF" --passes train --train-batch 8 --layouts nchw channels-last \
-            --out-json "$OUT/trainbd.json" ;;
+            --out-json "$OUT/trainbd.json" --overwrite ;;
     *)
         echo "unknown section '$section' (env, tests, fast_b1, fast_bn, neck_b1, seg_b1, trainc, table_a, table_b, table_cl,"\
             "trainbd)"

@@ -152,11 +152,12 @@ def test_a_decode_head_that_predicts_its_own_way_stays_eager(segmentor, monkeypa
     segmentor.decode_head.__class__ = type('OwnPredictHead', (head_class, ), {
         'predict': lambda self, inputs, metas, cfg: head_class.predict(self, inputs, metas, cfg)})
     x = torch.randn(1, 3, 64, 96)
+    backbone, neck = segmentor.backbone, segmentor.neck
     with torch.no_grad():
         expected = segmentor.predict(x, _seg_samples(1, (64, 96)))
         assert fast_inference(segmentor, compile=True)
         got = segmentor.predict(x, _seg_samples(1, (64, 96)))
-    assert list(segmentor.backbone.module) == [segmentor.backbone.module[0], segmentor.backbone.module[1]]
+    assert list(segmentor.backbone.module) == [backbone, neck]
     assert not isinstance(segmentor.backbone.module, FeaturesThenHead)
     assert 'forward' not in vars(segmentor.decode_head)  # its own forward, not the pass-through
     _same_predictions(got, expected)

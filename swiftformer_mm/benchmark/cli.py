@@ -7,7 +7,7 @@ from typing import List, Optional, Sequence
 import torch
 
 from ..models import SwiftFormer
-from ..utils import parse_size
+from ..utils import OutputExistsError, parse_size, refuse_overwrite
 from .breakdown import breakdown_table, run_breakdown
 from .candidates import LAYOUTS, Candidate, in_channels_last, swiftformer_candidates
 from .cold_heap import run_cold_heap
@@ -105,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="CUDA: TF32 for fp32 matmuls and convolutions; default keeps PyTorch's settings")
     parser.add_argument('--out-json', help='write the report as JSON here')
     parser.add_argument('--out-png', help='table: draw batch-1 latency against MACs here')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing --out-json or --out-png file (refused by default, before any timing)')
     return parser
 
 
@@ -130,6 +132,12 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> torch.d
         value = getattr(args, flag)
         if value is not None and value < (0 if flag == 'warmup' else 1):
             parser.error(f"--{flag.replace('_', '-')} must be {'>= 0' if flag == 'warmup' else 'positive'}")
+    for flag, path in (('--out-json', args.out_json), ('--out-png', args.out_png)):
+        if path:
+            try:
+                refuse_overwrite(path, args.overwrite, flag)
+            except OutputExistsError as error:
+                parser.error(str(error))
     use_cuda = args.device == 'cuda' or (args.device == 'auto' and torch.cuda.is_available())
     device = torch.device('cuda' if use_cuda else 'cpu')
     args.sizes = args.sizes or DEFAULT_SIZES[args.mode]

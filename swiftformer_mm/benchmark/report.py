@@ -1,5 +1,6 @@
 """The report: machine and settings, markdown tables, JSON and a PNG."""
 import contextlib
+import io
 import json
 import os
 import platform
@@ -7,6 +8,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 
+from ..engine.atomic_backend import write_atomically
 from .timing import timer_name
 
 PEER_LABELS = (('hf', 'HF'), ('timm', 'timm'), ('timm+compile', 'timm compiled'), ('r50', 'R50'))
@@ -124,8 +126,8 @@ def markdown_table(rows: Sequence[dict], columns: Sequence[Column] = TABLE_COLUM
 
 
 def write_json(report: dict, path: str) -> None:
-    with open(path, 'w') as f:
-        json.dump(report, f, indent=2)
+    """The report as indented JSON, written atomically (a killed run leaves no half a file)."""
+    write_atomically(path, json.dumps(report, indent=2).encode())
 
 
 def plot(rows: Sequence[dict], path: str, notes: List[str]) -> bool:
@@ -157,6 +159,8 @@ def plot(rows: Sequence[dict], path: str, notes: List[str]) -> bool:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    png = io.BytesIO()
+    fig.savefig(png, format='png', dpi=110)
     plt.close(fig)
+    write_atomically(path, png.getvalue())
     return True
