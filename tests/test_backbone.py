@@ -143,14 +143,28 @@ def test_norm_eval_keeps_every_batchnorm_in_eval_mode():
 
 
 def test_drop_path_is_applied_only_in_training_and_grows_with_depth():
-    model = SwiftFormer(arch=TINY, drop_path_rate=0.3)
+    model = SwiftFormer(arch=TINY, drop_path_rate=0.3, layer_scale_init_value=1.0)
     rates = [stage.blocks[-1].drop_path.rate for stage in model.stages]
     assert rates == sorted(rates) and rates[-1] == pytest.approx(0.3)
     # the official rate of block j is 0.3 * j / (blocks - 1); stage 0's encoder is block 0
     assert rates[0] == 0.0 and rates[1] == pytest.approx(0.3 * 2 / 5)
+    # in training, whole samples of a branch are dropped and the kept ones scaled by 1 / (1 - rate)
+    drop = model.stages[-1].blocks[-1].drop_path.train()
+    torch.manual_seed(0)
+    per_sample = drop(torch.ones(64, 2, 3, 3)).flatten(1)
+    kept = per_sample[:, :1] > 0
+    assert torch.equal(per_sample, kept.float().expand_as(per_sample) / 0.7) and 0 < kept.sum() < 64
+    # so the network's training-mode output depends on the random draw, its eval-mode output does not
     x = torch.rand(4, 3, 32, 32)
+
+    def forward(seed):
+        torch.manual_seed(seed)
+        return model(x)
+
+    model.train()
+    assert torch.equal(forward(1)[-1], forward(1)[-1]) and not torch.equal(forward(1)[-1], forward(2)[-1])
     model.eval()
-    torch.testing.assert_close(model(x), model(x))
+    assert torch.equal(forward(1)[-1], forward(2)[-1])
 
 
 def test_layer_scale_init_value_sets_attention_and_mlp_scales():

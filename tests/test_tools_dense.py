@@ -145,9 +145,11 @@ def test_train_writes_a_checkpoint_that_knows_its_classes(run, name, classes, re
     assert tuple(meta['dataset_meta']['classes']) == classes
 
 
-def test_seg_demo_uses_sync_bn_yet_trains_in_one_cpu_process(seg_config):
-    # the run of seg_run succeeded: the Runner reverted SyncBN without a launcher
+def test_seg_demo_uses_sync_bn_yet_trains_in_one_cpu_process(seg_config, seg_run):
     assert Config.fromfile(str(seg_config)).model.decode_head.norm_cfg.type == 'SyncBN'
+    # one process without a launcher: MMEngine's Runner reverted SyncBN to BN, and the run trained
+    assert 'SyncBatchNorm (SyncBN) layers in the model will be automatically reverted' in seg_run['stdout']
+    assert seg_run['checkpoint'].is_file()
 
 
 # --- test.py ---------------------------------------------------------------------------------
@@ -372,12 +374,14 @@ def test_visualize_deploy_draws_the_same_images(seg_run, data_root, tmp_path):
         assert (drawn == expected).all(-1).mean() > 0.999
 
 
-def test_visualize_refuses_a_non_empty_out_dir(det_run, data_root, tmp_path):
+def test_visualize_refuses_a_non_empty_out_dir_before_any_work(det_config, data_root, tmp_path):
     (tmp_path / 'keep.png').write_bytes(b'precious')
-    result = run_tool('visualize.py', det_run['config'], det_run['checkpoint'],
+    # a checkpoint that is not there: the refusal comes first, before the model is looked at
+    result = run_tool('visualize.py', det_config, tmp_path / 'not_trained_yet.pth',
                       data_root / 'coco' / 'val', '--out-dir', tmp_path, check=False)
     assert result.returncode != 0
     assert f'error: --out-dir {tmp_path} already holds files; pass --overwrite' in result.stderr
+    assert 'not_trained_yet' not in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ['keep.png']
 
 

@@ -73,6 +73,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     try:
+        prepare_out_dir(args.out_dir, args.overwrite)  # an occupied --out-dir is refused before any work
         require_checkpoint(args.checkpoint)
         cfg = load_config(args.config, args.cfg_options)
         task = task_of(cfg)
@@ -86,7 +87,6 @@ def main(argv=None):
             jobs = [(path, name, index) for index, (path, name) in enumerate(pairs)]
         drawer = Drawer(cfg, args.checkpoint, task, args.device, args.opacity, args.score_thr, args.deploy,
                         args.compile, args.cuda_graphs)
-        prepare_out_dir(args.out_dir, args.overwrite)
     except (ConfigError, FileNotFoundError, FileExistsError, ValueError) as error:
         sys.exit(f'error: {error}')
     except RUN_ERRORS as error:
