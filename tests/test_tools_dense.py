@@ -498,7 +498,7 @@ def test_config_task_and_work_dir(det_config, seg_config, tmp_path):
         task_of(load_run_config(str(other)))
 
 
-def test_train_flags_edit_the_config(seg_config):
+def test_train_flags_edit_the_config(seg_config, monkeypatch):
     cfg = load_run_config(str(seg_config))
     set_resume(cfg, 'auto')
     assert cfg.resume is True and cfg.load_from is None
@@ -509,8 +509,15 @@ def test_train_flags_edit_the_config(seg_config):
     cfg.auto_scale_lr = dict(enable=False, base_batch_size=32)
     enable_auto_scale_lr(cfg)
     assert cfg.auto_scale_lr.enable is True
+    from swiftformer_mm.cli import runner
+    for device in ('cuda', 'npu', 'mlu', 'musa'):  # a machine without any device AmpOptimWrapper runs on
+        monkeypatch.setattr(runner, f'is_{device}_available', lambda: False)
     with pytest.raises(ConfigError, match='--amp needs a GPU'):
-        enable_amp(cfg)  # these machines have no GPU
+        enable_amp(cfg)
+    assert cfg.optim_wrapper.type == 'OptimWrapper'
+    monkeypatch.setattr(runner, 'is_cuda_available', lambda: True)  # and one with a GPU
+    enable_amp(cfg)
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper' and cfg.optim_wrapper.loss_scale == 'dynamic'
 
 
 def test_test_flags_edit_the_config(det_config, seg_config):
