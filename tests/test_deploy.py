@@ -94,6 +94,21 @@ def test_deploy_form_matches_training_form(xs_pair, size, batch, path, kernel_ca
     assert len(kernel_calls) == (0 if autograd else 24)
 
 
+def test_inference_forms_take_their_own_path_only_where_ops_are_only_run():
+    from swiftformer_mm.ops.inference_only import ops_only_run
+    during_trace = []
+
+    def traced(x):
+        during_trace.append(ops_only_run())
+        return x * 2
+
+    with torch.no_grad():
+        assert ops_only_run()
+        torch.jit.trace(traced, torch.ones(2), check_trace=False)
+    assert during_trace == [False]  # a trace records the ops
+    assert not ops_only_run()  # so does autograd
+
+
 def test_cpu_kernels_step_aside_where_the_plain_ops_are_needed():
     x = torch.rand(1, 8, 4, 4)
     with torch.no_grad():

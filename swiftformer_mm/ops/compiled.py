@@ -17,14 +17,8 @@ import torch
 import torch._dynamo
 import torch.nn as nn
 
+from .inference_only import ops_only_run
 from .shape_budget import ShapeBudget
-
-
-def applies(x: torch.Tensor) -> bool:
-    """Whether :class:`CompiledForward` runs the compiled code for ``x``: no autograd recording,
-    no trace, compile or ONNX export around it (those take the module's own ops)."""
-    return (not torch.is_grad_enabled() and not torch.jit.is_tracing() and not torch.compiler.is_compiling()
-            and not torch.onnx.is_in_onnx_export())
 
 
 def _own_code(function):
@@ -36,7 +30,8 @@ def _own_code(function):
 
 
 class CompiledForward(nn.Module):
-    """``module``'s forward compiled by ``torch.compile`` where :func:`applies` (see the module docstring).
+    """``module``'s forward compiled by ``torch.compile`` where nothing records its ops
+    (:func:`~.inference_only.ops_only_run`; see the module docstring).
 
     Args:
         module (nn.Module): In eval mode; its forward takes one tensor.
@@ -57,6 +52,6 @@ class CompiledForward(nn.Module):
         self.compiled = torch.compile(_own_code(lambda x: module(x)), dynamic=False)
 
     def forward(self, x: torch.Tensor):
-        if applies(x) and self.budget.admit(x) is not None:
+        if ops_only_run() and self.budget.admit(x) is not None:
             return self.compiled(x)
         return self.module(x)

@@ -17,6 +17,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .inference_only import ops_only_run
+
 # pixels per chunk of residual_mlp: 2**20 hidden values (4 MiB in fp32) per chunk
 HIDDEN_VALUES_PER_CHUNK = 2**20
 
@@ -28,9 +30,7 @@ def applies(x: torch.Tensor) -> bool:
     recording, no autocast, no trace, compile or ONNX export (those record
     ops, and the chunked loop and in-place writes would not survive them).
     """
-    return (x.device.type == 'cpu' and not torch.is_grad_enabled()
-            and not torch.is_autocast_enabled('cpu') and not torch.jit.is_tracing()
-            and not torch.compiler.is_compiling() and not torch.onnx.is_in_onnx_export())
+    return x.device.type == 'cpu' and not torch.is_autocast_enabled('cpu') and ops_only_run()
 
 
 def to_channels_last(x: torch.Tensor) -> torch.Tensor:

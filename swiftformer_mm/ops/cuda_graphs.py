@@ -17,14 +17,14 @@ from typing import Callable, Tuple
 import torch
 import torch.nn as nn
 
+from .inference_only import ops_only_run
 from .shape_budget import ShapeBudget
 
 
 def applies(x: torch.Tensor) -> bool:
     """Whether :class:`GraphedForward` replays a graph for ``x``: a CUDA tensor, no autograd
     recording, no trace, compile or ONNX export (those need the ops themselves)."""
-    return (x.is_cuda and not torch.is_grad_enabled() and not torch.jit.is_tracing()
-            and not torch.compiler.is_compiling() and not torch.onnx.is_in_onnx_export())
+    return x.is_cuda and ops_only_run()
 
 
 def capture(module: nn.Module, sample: torch.Tensor, warmup: int = 2) -> Tuple[torch.Tensor, object, Callable]:
