@@ -2,7 +2,8 @@
 (``swiftformer_mm.cli`` imports mmcv; ``swiftformer_mm.benchmark`` must not)."""
 import argparse
 import os
-from typing import Tuple
+from pathlib import Path
+from typing import Optional, Tuple
 
 
 def parse_size(text: str) -> Tuple[int, int]:
@@ -48,3 +49,10 @@ def refuse_overwrite(path, overwrite: bool, option: str = '', folder: bool = Fal
         if os.path.lexists(path) and not overwrite:
             raise OutputExistsError(f'{shown} already exists; pass --overwrite to replace it, '
                                     'or choose another path')
+
+
+def newest_run_file(work_dir, pattern: str) -> Optional[Path]:
+    """The file ``pattern`` (a glob inside a run folder ``WORK_DIR/<timestamp>/``) of the newest run
+    of ``work_dir`` that has one, newest by the file's modification time; None when none has."""
+    files = sorted(Path(work_dir).glob(f'*/{pattern}'), key=os.path.getmtime)
+    return files[-1] if files else None

@@ -15,8 +15,8 @@ from mmengine.registry import init_default_scope
 
 from conftest import DATA_DIR, REPO_ROOT, run_tool
 from swiftformer_mm import SwiftFormer
-from swiftformer_mm.export import (SegmentorGraph, backbone_exportable, create_session,
-                                   export_onnx, max_abs_differences)
+from swiftformer_mm.export import (OnnxMismatchError, SegmentorGraph, backbone_exportable, check_onnx_file,
+                                   create_session, default_check_sizes, export_onnx, max_abs_differences)
 
 TOLERANCE = 1e-4
 TINY_CHECKPOINT = DATA_DIR / 'golden' / 'tiny_dense_checkpoint.pth'
@@ -99,6 +99,33 @@ def test_backbone_tool_writes_a_dynamic_graph_and_checks_it_at_two_sizes(tmp_pat
     refused = run_export('backbone', '--arch', 'xs', '--out', out, check=False)
     assert refused.returncode != 0 and 'already exists; pass --overwrite' in refused.stderr
     assert out.read_bytes() == before
+
+
+def test_default_check_sizes_are_the_traced_size_and_another_aspect_ratio():
+    sizes = default_check_sizes((128, 96))
+    assert sizes[0] == (128, 96) and len(sizes) == 2
+    height, width = sizes[1]
+    assert height > 0 and width > 0 and height * 96 != width * 128
+
+
+def test_check_onnx_file_passes_a_faithful_graph_and_refuses_a_stale_one(tmp_path, capsys):
+    exportable = backbone_exportable(TINY_ARCH, str(TINY_CHECKPOINT))
+    path = tmp_path / 'tiny.onnx'
+    export_onnx(exportable, str(path), (64, 64))
+    assert check_onnx_file(exportable, str(path), [], TOLERANCE) == {}
+    found = check_onnx_file(exportable, str(path), [(64, 96), (97, 33)], TOLERANCE)
+    assert set(found) == {(64, 96), (97, 33)}
+    assert all(set(d) == {'stage0', 'stage1', 'stage2', 'stage3'} and max(d.values()) < TOLERANCE
+               for d in found.values())
+    assert printed_differences(capsys.readouterr().out).keys() == {'64x96', '97x33'}
+
+    with torch.no_grad():  # the PyTorch model moves on; the file holds the old weights
+        exportable.model.stem[0].weight.mul_(1.5)
+    before = path.read_bytes()
+    with pytest.raises(OnnxMismatchError, match=rf'^onnxruntime differs from PyTorch by \S+ > 0.0001; '
+                       rf'{path} is kept for inspection$'):
+        check_onnx_file(exportable, str(path), [(64, 96)], TOLERANCE)
+    assert path.read_bytes() == before
 
 
 @pytest.mark.parametrize('args, message', [

@@ -5,17 +5,10 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 import torch._dynamo
 
+from ..analysis.complexity import count_macs
 from .candidates import Candidate
 from .memory import minor_page_faults, peak_memory_mib
 from .timing import autocast_deviation, inference_fn, synchronize, time_interleaved, training_fn
-
-
-def count_macs(candidate: Candidate, size: Tuple[int, int]) -> int:
-    """Multiply-accumulates of a batch-1 forward, by MMEngine's ``FlopAnalyzer`` (convolutions,
-    linear layers and matrix products; no element-wise ops)."""
-    from mmengine.analysis import FlopAnalyzer
-    analyzer = FlopAnalyzer(candidate.build(), inputs=(torch.rand(1, 3, *size), ))
-    return analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False).total()
 
 
 # within one size and dtype, every compiled row compiles a forward (SwiftFormer's, nn.Sequential's)
@@ -123,13 +116,14 @@ def _measure(candidates, size, device, dtype_name, passes, batch, train_batch, r
 
 
 def macs_of(candidates: Sequence[Candidate], size: Tuple[int, int], notes: List[str]) -> Dict[str, Optional[int]]:
-    """MACs per ``macs_key``; None (noted) for a model the analyzer cannot trace."""
+    """MACs of a batch-1 forward per ``macs_key`` (:func:`~swiftformer_mm.analysis.count_macs`);
+    None (noted) for a model the analyzer cannot trace."""
     macs: Dict[str, Optional[int]] = {}
     for cand in candidates:
         if cand.macs_key in macs:
             continue
         try:
-            macs[cand.macs_key] = count_macs(cand, size)
+            macs[cand.macs_key] = count_macs(cand.build(), torch.rand(1, 3, *size))
         except Exception as error:
             macs[cand.macs_key] = None
             notes.append(f'{cand.model} {cand.variant}: MACs not counted ({type(error).__name__}: {error})')

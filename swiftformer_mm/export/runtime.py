@@ -1,7 +1,7 @@
 """Running an exported graph with onnxruntime: checking it against PyTorch, and timing it."""
 import os
 import tempfile
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -41,6 +41,43 @@ def max_abs_differences(exportable: Exportable, session, size: Tuple[int, int],
                                f'{tuple(want.shape)} from PyTorch')
         differences[name] = float(np.abs(got - want.numpy()).max())
     return differences
+
+
+class OnnxMismatchError(RuntimeError):
+    """onnxruntime's outputs differ from PyTorch's by more than the tolerance."""
+
+
+def default_check_sizes(size: Tuple[int, int]) -> List[Tuple[int, int]]:
+    """The sizes an export at ``size`` is checked at by default: ``size`` and one of another aspect ratio."""
+    height, width = size
+    return [size, (height + 64, width - 32)]
+
+
+def check_onnx_file(exportable: Exportable, path: str, sizes: Sequence[Tuple[int, int]],
+                    tolerance: float) -> Dict[Tuple[int, int], Dict[str, float]]:
+    """Runs the ONNX file ``path`` with onnxruntime at each of ``sizes`` (H, W) and compares it with
+    ``exportable``'s model in PyTorch, printing each size's largest difference per output as it goes.
+
+    Returns:
+        ``{size: {output: max abs difference}}`` (empty, without opening ``path``, for no sizes).
+
+    Raises:
+        OnnxMismatchError: a difference above ``tolerance``; the message names the largest, and
+            ``path``, which is left in place for inspection.
+    """
+    if not sizes:
+        return {}
+    session = create_session(path)
+    found = {}
+    for size in sizes:
+        differences = found[tuple(size)] = max_abs_differences(exportable, session, size)
+        shown = ', '.join(f'{name} {value:.2e}' for name, value in differences.items())
+        print(f'onnxruntime vs PyTorch at {size[0]}x{size[1]}: max abs difference {shown}')
+    worst = max(value for differences in found.values() for value in differences.values())
+    if worst > tolerance:
+        raise OnnxMismatchError(f'onnxruntime differs from PyTorch by {worst:.2e} > {tolerance:g}; '
+                                f'{path} is kept for inspection')
+    return found
 
 
 def onnxruntime_forward(model: nn.Module, size: Tuple[int, int], threads: Optional[int] = None,

@@ -22,8 +22,8 @@ from mmengine.config import DictAction
 
 from swiftformer_mm.cli import ConfigError, parse_size
 from swiftformer_mm.checkpoint import CheckpointError
-from swiftformer_mm.export import (backbone_exportable, create_session, export_onnx,
-                                   max_abs_differences, segmentor_exportable)
+from swiftformer_mm.export import (OnnxMismatchError, backbone_exportable, check_onnx_file,
+                                   default_check_sizes, export_onnx, segmentor_exportable)
 from swiftformer_mm.models import SwiftFormer
 from swiftformer_mm.utils import OutputExistsError, refuse_overwrite
 
@@ -72,20 +72,11 @@ def main(argv=None):
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     export_onnx(exportable, args.out, args.size)
     print(f'written: {args.out}')
-    height, width = args.size
-    sizes = args.check_size if args.check_size is not None else [args.size, (height + 64, width - 32)]
-    if not sizes:
-        return
-    session = create_session(args.out)
-    worst = 0.0
-    for size in sizes:
-        differences = max_abs_differences(exportable, session, size)
-        worst = max(worst, *differences.values())
-        shown = ', '.join(f'{name} {value:.2e}' for name, value in differences.items())
-        print(f'onnxruntime vs PyTorch at {size[0]}x{size[1]}: max abs difference {shown}')
-    if worst > args.tolerance:
-        sys.exit(f'error: onnxruntime differs from PyTorch by {worst:.2e} > {args.tolerance:g}; '
-                 f'{args.out} is kept for inspection')
+    sizes = args.check_size if args.check_size is not None else default_check_sizes(args.size)
+    try:
+        check_onnx_file(exportable, args.out, sizes, args.tolerance)
+    except OnnxMismatchError as error:
+        sys.exit(f'error: {error}')
 
 
 if __name__ == '__main__':

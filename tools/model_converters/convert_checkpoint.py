@@ -11,15 +11,9 @@ Example::
     python tools/model_converters/convert_checkpoint.py SwiftFormer_L1.pth checkpoints/swiftformer_l1_in1k.pth
 """
 import argparse
-import io
-import os
 import sys
 
-import torch
-
-from swiftformer_mm.checkpoint import (FORMATS, CheckpointError, backbone_state_dict,
-                                       convert_from_ours, load_checkpoint_file, select_state_dict)
-from swiftformer_mm.engine import write_atomically
+from swiftformer_mm.checkpoint import FORMATS, CheckpointError, convert_checkpoint
 from swiftformer_mm.utils import OutputExistsError, refuse_overwrite
 
 
@@ -38,18 +32,11 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         refuse_overwrite(args.dst, args.overwrite)
-        weights = select_state_dict(load_checkpoint_file(args.src), use_ema=args.ema)
-        state_dict, source_format = backbone_state_dict(weights)
+        checkpoint = convert_checkpoint(args.src, args.dst, key_format=args.to, use_ema=args.ema)
     except (CheckpointError, OutputExistsError) as error:
         sys.exit(f'error: {error}')
-    state_dict = {k: v.detach().clone().contiguous() for k, v in convert_from_ours(state_dict, args.to).items()}
-    meta = dict(source=os.path.basename(args.src), source_format=source_format, key_format=args.to,
-                ema=args.ema)
-    file = io.BytesIO()
-    torch.save({'state_dict': state_dict, 'meta': meta}, file)
-    write_atomically(args.dst, file.getvalue())
-    print(f'{args.src} ({source_format}{", EMA" if args.ema else ""}) -> {args.dst}: '
-          f'{len(state_dict)} tensors in {args.to} names')
+    print(f'{args.src} ({checkpoint["meta"]["source_format"]}{", EMA" if args.ema else ""}) -> {args.dst}: '
+          f'{len(checkpoint["state_dict"])} tensors in {args.to} names')
 
 
 if __name__ == '__main__':
