@@ -20,10 +20,10 @@ refuses that.
 ``--resume`` without a path makes MMEngine read ``<work_dir>/last_checkpoint``
 and load whatever file it names. :func:`resolve_resume` picks the file
 instead: the one ``last_checkpoint`` names if it is a whole checkpoint, else
-the newest whole ``iter_N.pth`` / ``epoch_N.pth`` (a torch checkpoint is a
-zip archive, whose directory sits at its very end: a truncated file has
-none). The process that holds the work dir also removes what a killed atomic
-write left behind.
+the newest whole ``iter_N.pth`` / ``epoch_N.pth``
+(:func:`~swiftformer_mm.checkpoint.is_whole_checkpoint`, which a truncated
+file is not). The process that holds the work dir also removes what a killed
+atomic write left behind.
 """
 import errno
 import fcntl
@@ -35,13 +35,13 @@ import re
 import socket
 import sys
 import time
-import zipfile
 from typing import Dict, List, Optional
 
 from mmengine.logging import print_log
 
-from ..engine import is_partial_file
+from ..checkpoint import is_whole_checkpoint
 from ..config import ConfigError
+from ..engine import is_partial_file
 
 _NUMBERED = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
 LOCK_FILE = '.run.lock'
@@ -164,15 +164,6 @@ def check_work_dir(work_dir: str, resume: Optional[str]) -> None:
         raise ConfigError(f'work dir {work_dir!r} already holds checkpoints of an earlier run '
                           f'({shown}), which a new run would overwrite. Pass --resume to continue '
                           f'that run, or --work-dir NEW_DIR to start a new one.')
-
-
-def is_whole_checkpoint(path: str) -> bool:
-    """Whether ``path`` is a complete torch zip checkpoint (cheap: reads its directory only)."""
-    try:
-        with zipfile.ZipFile(path):
-            return True
-    except (OSError, zipfile.BadZipFile):
-        return False
 
 
 def _step(name: str) -> int:
