@@ -10,7 +10,7 @@ warning no user can act on: MMEngine 0.10.7 imports setuptools' deprecated ``pkg
 import copy
 import os.path as osp
 import warnings
-from typing import Iterator, Optional, Tuple
+from typing import Container, Iterator, Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -86,6 +86,20 @@ def registry_of(task: str, name: str):
     return getattr(registries, name)
 
 
+def walk_config(node, where: str, skip: Container[str] = ()) -> Iterator[Tuple[str, object]]:
+    """(config key, value) of ``node`` and of everything under it, through dicts and lists, depth
+    first; the values of dict keys in ``skip`` are not entered."""
+    yield where, node
+    if isinstance(node, dict):
+        children = ((key, value) for key, value in node.items() if key not in skip)
+    elif isinstance(node, (list, tuple)):
+        children = enumerate(node)
+    else:
+        return
+    for key, value in children:
+        yield from walk_config(value, f'{where}.{key}', skip)
+
+
 def leaf_datasets(node, where: str) -> Iterator[Tuple[str, dict]]:
     """(config key, config) of every data set under the data set config ``node``, through
     wrappers such as ``ConcatDataset`` (``datasets``) and ``RepeatDataset`` (``dataset``)."""
@@ -98,6 +112,19 @@ def leaf_datasets(node, where: str) -> Iterator[Tuple[str, dict]]:
         yield from leaf_datasets(node['dataset'], f'{where}.dataset')
     else:
         yield where, node
+
+
+def first_test_dataset(cfg: Config) -> dict:
+    """The config of the first data set of ``test_dataloader`` (through wrappers: :func:`leaf_datasets`),
+    whose classes, palette and pipeline a model predicts with.
+
+    Raises:
+        ConfigError: the config has no test data set.
+    """
+    for _, dataset in leaf_datasets((cfg.get('test_dataloader') or {}).get('dataset'), 'test_dataloader.dataset'):
+        return dataset
+    raise ConfigError('the config has no test_dataloader.dataset, which gives the classes and the test '
+                      'pipeline; add one (mmdet and mmseg configs inherit it from their _base_/datasets)')
 
 
 def dataset_metainfo(cfg: Config, dataset: dict) -> dict:
