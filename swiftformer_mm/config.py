@@ -1,7 +1,7 @@
 """Reading mmdet and mmseg configs, for the tools, the ONNX export and the inference API.
 
-:func:`load_config` reads a file and merges ``--cfg-options`` into it, naming the file and
-line of a syntax error (a base's too); :func:`task_of` tells a detection config from a
+:func:`load_config` reads a file and merges ``--cfg-options`` into it, naming a missing config
+as such, and the file and line of a syntax error (a base's too); :func:`task_of` tells a detection config from a
 segmentation one by its ``default_scope``; :func:`dataset_metainfo` gives the classes (and
 palette, ...) a data set config will have. Importing this module silences the one library
 warning no user can act on: MMEngine 0.10.7 imports setuptools' deprecated ``pkg_resources``
@@ -29,11 +29,16 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """Reads ``path`` and merges ``cfg_options`` (``--cfg-options key=value ...``) into it.
 
     Raises:
-        FileNotFoundError: ``path`` (or a base it inherits) does not exist.
-        ConfigError: the file or an option does not parse or merge (MMEngine's message).
+        ConfigError: ``path`` (or a base it inherits) does not exist, or the file or an option
+            does not parse or merge (MMEngine's message).
     """
+    if not osp.isfile(path):
+        raise ConfigError(f'config not found: {path} (resolved: {osp.abspath(path)}); pass the path of an '
+                          'mmdet or mmseg config file')
     try:
         cfg = Config.fromfile(path)
+    except FileNotFoundError as error:
+        raise ConfigError(f'{path}: {error} (a _base_ file the config inherits?)') from None
     except SyntaxError as error:
         where = osp.normpath(_file_being_read(error) or path) + (f', line {error.lineno}' if error.lineno else '')
         raise ConfigError(f'{where}: {error.msg}. Fix the syntax there') from None
