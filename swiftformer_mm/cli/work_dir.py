@@ -93,6 +93,22 @@ def _holder(fd: int) -> str:
         return 'pid unknown'
 
 
+def _refuse_a_file(work_dir: str) -> None:
+    """Refuses a ``work_dir`` that is a file, or lies under one, before anything is written.
+
+    Raises:
+        ConfigError: naming ``--work-dir``, the file, and what to pass instead.
+    """
+    path = osp.abspath(work_dir)
+    while not osp.exists(path) and path != osp.dirname(path):
+        path = osp.dirname(path)
+    if osp.isdir(path):
+        return
+    where = 'is a file' if path == osp.abspath(work_dir) else f'lies under the file {path!r}'
+    raise ConfigError(f'--work-dir {work_dir!r} {where}, not a folder; pass --work-dir a new folder or the '
+                      'folder of an earlier run (the file is left as it is)')
+
+
 def hold_work_dir(work_dir: str, launcher: str = 'none') -> bool:
     """Makes this run the only one that writes into ``work_dir``, until this process ends.
 
@@ -107,14 +123,20 @@ def hold_work_dir(work_dir: str, launcher: str = 'none') -> bool:
 
     Raises:
         WorkDirInUseError: another process holds it, named by pid, start time, host and command.
+        ConfigError: ``work_dir`` is a file or lies under one, or cannot be created or written.
     """
+    _refuse_a_file(work_dir)
     if launch_rank(launcher) != 0:
         return False
     key = osp.realpath(work_dir)
     if key in _held:
         return True
-    os.makedirs(work_dir, exist_ok=True)
-    fd = os.open(osp.join(work_dir, LOCK_FILE), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        os.makedirs(work_dir, exist_ok=True)
+        fd = os.open(osp.join(work_dir, LOCK_FILE), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as error:
+        raise ConfigError(f'--work-dir {work_dir!r} cannot be used: {error.strerror}; pass --work-dir a folder '
+                          'this user can write to') from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as error:
