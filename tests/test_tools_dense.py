@@ -530,10 +530,10 @@ def test_a_model_takes_its_classes_from_the_first_test_data_set():
 
 def test_train_flags_edit_the_config(seg_config):
     cfg = load_run_config(str(seg_config))
-    set_resume(cfg, 'auto')
-    assert cfg.resume is True and cfg.load_from is None
+    set_resume(cfg, None)  # --resume on a work dir without checkpoints: a new run
+    assert not cfg.get('resume') and cfg.get('load_from') is None
     set_resume(cfg, 'work_dirs/x/iter_2.pth')
-    assert cfg.load_from == 'work_dirs/x/iter_2.pth'
+    assert cfg.resume is True and cfg.load_from == 'work_dirs/x/iter_2.pth'
     with pytest.raises(ConfigError, match='auto_scale_lr=dict\\(base_batch_size=N\\)'):
         enable_auto_scale_lr(cfg)
     cfg.auto_scale_lr = dict(enable=False, base_batch_size=32)
