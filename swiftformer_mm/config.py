@@ -1,8 +1,8 @@
 """Reading mmdet and mmseg configs, for the tools, the ONNX export and the inference API.
 
 :func:`load_config` reads a file and merges ``--cfg-options`` into it, naming a missing config
-as such, and the file and line of a syntax error (a base's too); :func:`task_of` tells a detection config from a
-segmentation one by its ``default_scope``; :func:`dataset_metainfo` gives the classes (and
+as such, and the file and line of a syntax error (a base's too); :func:`task_of` tells a
+detection config from a segmentation one by its ``default_scope``; :func:`dataset_metainfo` gives the classes (and
 palette, ...) a data set config will have. Importing this module silences the one library
 warning no user can act on: MMEngine 0.10.7 imports setuptools' deprecated ``pkg_resources``
 (warning again on every reload) whenever a config inherits ``mmdet::`` or ``mmseg::`` bases.

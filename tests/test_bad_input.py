@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from conftest import DATA_DIR, REPO_ROOT, make_shapes, run_tool
-from swiftformer_mm.cli import check_data_paths, data_checks, load_config
+from swiftformer_mm.cli import ConfigError, check_data_paths, data_checks, load_config
 from swiftformer_mm.data import CheckSegLabels, DataError, LoadChecked
 
 SEG_CONFIG = """
@@ -97,6 +97,12 @@ def test_a_missing_config_is_named_as_the_config_by_every_tool(tmp_path):
         assert_clean_error(result, f'config not found: {missing} (resolved: {missing}); pass the path of an '
                            'mmdet or mmseg config file')
     assert not (tmp_path / 'work').exists() and not (tmp_path / 'drawn').exists()
+    child = tmp_path / 'child.py'
+    child.write_text("_base_ = ['./gone.py']\n")
+    with pytest.raises(ConfigError) as missing_base:
+        load_config(str(child))
+    assert str(missing_base.value).startswith(f'{child}: ') and 'gone.py' in str(missing_base.value)
+    assert str(missing_base.value).endswith('(a _base_ file the config inherits?)')
 
 
 @pytest.mark.parametrize('under', [False, True])
