@@ -1,8 +1,8 @@
 """Reading mmdet and mmseg configs, for the tools, the ONNX export and the inference API.
 
-:func:`load_config` reads a file and merges ``--cfg-options`` into it, naming the file and
-line of a syntax error (a base's too); :func:`task_of` tells a detection config from a
-segmentation one by its ``default_scope``; :func:`dataset_metainfo` gives the classes (and
+:func:`load_config` reads a file and merges ``--cfg-options`` into it, naming a missing config
+as such, and the file and line of a syntax error (a base's too); :func:`task_of` tells a
+detection config from a segmentation one by its ``default_scope``; :func:`dataset_metainfo` gives the classes (and
 palette, ...) a data set config will have. Importing this module silences the one library
 warning no user can act on: MMEngine 0.10.7 imports setuptools' deprecated ``pkg_resources``
 (warning again on every reload) whenever a config inherits ``mmdet::`` or ``mmseg::`` bases.
@@ -10,7 +10,7 @@ warning no user can act on: MMEngine 0.10.7 imports setuptools' deprecated ``pkg
 import copy
 import os.path as osp
 import warnings
-from typing import Iterator, Optional, Tuple
+from typing import Container, Iterator, Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -29,11 +29,16 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """Reads ``path`` and merges ``cfg_options`` (``--cfg-options key=value ...``) into it.
 
     Raises:
-        FileNotFoundError: ``path`` (or a base it inherits) does not exist.
-        ConfigError: the file or an option does not parse or merge (MMEngine's message).
+        ConfigError: ``path`` (or a base it inherits) does not exist, or the file or an option
+            does not parse or merge (MMEngine's message).
     """
+    if not osp.isfile(path):
+        raise ConfigError(f'config not found: {path} (resolved: {osp.abspath(path)}); pass the path of an '
+                          'mmdet or mmseg config file')
     try:
         cfg = Config.fromfile(path)
+    except FileNotFoundError as error:
+        raise ConfigError(f'{path}: {error} (a _base_ file the config inherits?)') from None
     except SyntaxError as error:
         where = osp.normpath(_file_being_read(error) or path) + (f', line {error.lineno}' if error.lineno else '')
         raise ConfigError(f'{where}: {error.msg}. Fix the syntax there') from None
@@ -86,6 +91,20 @@ def registry_of(task: str, name: str):
     return getattr(registries, name)
 
 
+def walk_config(node, where: str, skip: Container[str] = ()) -> Iterator[Tuple[str, object]]:
+    """(config key, value) of ``node`` and of everything under it, through dicts and lists, depth
+    first; the values of dict keys in ``skip`` are not entered."""
+    yield where, node
+    if isinstance(node, dict):
+        children = ((key, value) for key, value in node.items() if key not in skip)
+    elif isinstance(node, (list, tuple)):
+        children = enumerate(node)
+    else:
+        return
+    for key, value in children:
+        yield from walk_config(value, f'{where}.{key}', skip)
+
+
 def leaf_datasets(node, where: str) -> Iterator[Tuple[str, dict]]:
     """(config key, config) of every data set under the data set config ``node``, through
     wrappers such as ``ConcatDataset`` (``datasets``) and ``RepeatDataset`` (``dataset``)."""
@@ -98,6 +117,19 @@ def leaf_datasets(node, where: str) -> Iterator[Tuple[str, dict]]:
         yield from leaf_datasets(node['dataset'], f'{where}.dataset')
     else:
         yield where, node
+
+
+def first_test_dataset(cfg: Config) -> dict:
+    """The config of the first data set of ``test_dataloader`` (through wrappers: :func:`leaf_datasets`),
+    whose classes, palette and pipeline a model predicts with.
+
+    Raises:
+        ConfigError: the config has no test data set.
+    """
+    for _, dataset in leaf_datasets((cfg.get('test_dataloader') or {}).get('dataset'), 'test_dataloader.dataset'):
+        return dataset
+    raise ConfigError('the config has no test_dataloader.dataset, which gives the classes and the test '
+                      'pipeline; add one (mmdet and mmseg configs inherit it from their _base_/datasets)')
 
 
 def dataset_metainfo(cfg: Config, dataset: dict) -> dict:

@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from conftest import DATA_DIR, REPO_ROOT, make_shapes, run_tool
-from swiftformer_mm.cli import check_data_paths, data_checks, load_config
+from swiftformer_mm.cli import ConfigError, check_data_paths, data_checks, load_config
 from swiftformer_mm.data import CheckSegLabels, DataError, LoadChecked
 
 SEG_CONFIG = """
@@ -86,6 +86,36 @@ def det_config(data):
 
 
 # --- paths ------------------------------------------------------------------------------------
+
+
+def test_a_missing_config_is_named_as_the_config_by_every_tool(tmp_path):
+    checkpoint = DATA_DIR / 'golden' / 'tiny_dense_checkpoint.pth'
+    missing, work_dir = tmp_path / 'nowhere.py', ('--work-dir', tmp_path / 'work')
+    for tool, args in (('train.py', work_dir), ('test.py', (checkpoint, *work_dir)),
+                       ('visualize.py', (checkpoint, '--with-gt', '--out-dir', tmp_path / 'drawn'))):
+        result = run(tool, missing, *args)
+        assert_clean_error(result, f'config not found: {missing} (resolved: {missing}); pass the path of an '
+                           'mmdet or mmseg config file')
+    assert not (tmp_path / 'work').exists() and not (tmp_path / 'drawn').exists()
+    child = tmp_path / 'child.py'
+    child.write_text("_base_ = ['./gone.py']\n")
+    with pytest.raises(ConfigError) as missing_base:
+        load_config(str(child))
+    assert str(missing_base.value).startswith(f'{child}: ') and 'gone.py' in str(missing_base.value)
+    assert str(missing_base.value).endswith('(a _base_ file the config inherits?)')
+
+
+@pytest.mark.parametrize('under', [False, True])
+def test_a_work_dir_that_is_a_file_is_refused_and_the_file_kept(data, tmp_path, under):
+    taken = tmp_path / 'results.txt'
+    taken.write_text('earlier results')
+    work_dir = taken / 'run' if under else taken
+    problem = f"lies under the file '{taken}'" if under else 'is a file'
+    for tool, args in (('train.py', ()), ('test.py', (DATA_DIR / 'golden' / 'tiny_dense_checkpoint.pth', ))):
+        result = run(tool, seg_config(data), *args, '--work-dir', work_dir)
+        assert_clean_error(result, f"--work-dir '{work_dir}' {problem}, not a folder; pass --work-dir a new "
+                           'folder or the folder of an earlier run')
+        assert taken.read_text() == 'earlier results'
 
 
 def test_missing_data_root_is_named_before_anything_is_built(data, tmp_path):

@@ -88,10 +88,12 @@ def test_hf_weights_warn_about_v1_attention(tmp_path, official_dense, log_record
     assert any('v1 attention' in r.getMessage() and r.levelno == logging.WARNING for r in log_records)
 
 
-def test_mmdet_checkpoint_backbone_is_taken_from_backbone_prefix(tmp_path, official_dense, golden):
+@pytest.mark.parametrize('wrapper', ['', 'module.'])  # module.: the state dict of a DDP-wrapped detector
+def test_mmdet_checkpoint_backbone_is_taken_from_backbone_prefix(tmp_path, official_dense, golden, wrapper):
     ours = convert_to_ours(official_dense['model'], 'official')
     detector = {f'backbone.{k}': v for k, v in ours.items()}
     detector['neck.lateral_convs.0.conv.weight'] = torch.zeros(8, 16, 1, 1)
+    detector = {f'{wrapper}{k}': v for k, v in detector.items()}
     torch.save({'state_dict': detector, 'meta': {'epoch': 12}}, tmp_path / 'epoch_12.pth')
     _assert_matches_golden(_load(tmp_path / 'epoch_12.pth'), golden)
 

@@ -194,6 +194,16 @@ def test_latest_checkpoint_skips_dangling_and_truncated_files(tmp_path):
         latest_checkpoint(str(tmp_path))
 
 
+def test_latest_checkpoint_takes_a_pre_zip_checkpoint_that_loads_and_skips_a_cut_one(tmp_path):
+    for step in (2, 4):  # the format of torch.save before torch 1.6, which load_checkpoint_file reads
+        torch.save({'state_dict': {'w': torch.ones(64)}}, tmp_path / f'iter_{step}.pth',
+                   _use_new_zipfile_serialization=False)
+    data = (tmp_path / 'iter_4.pth').read_bytes()
+    (tmp_path / 'iter_4.pth').write_bytes(data[:-16])
+    assert latest_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_2.pth')
+    assert load_checkpoint_file(latest_checkpoint(str(tmp_path)))['state_dict']['w'].sum() == 64
+
+
 # --- NaN loss ---------------------------------------------------------------------------------
 
 

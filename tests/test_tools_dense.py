@@ -20,8 +20,10 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 
 from conftest import REPO_ROOT, make_shapes, run_tool
-from swiftformer_mm.cli import (ConfigError, draw_predictions, dump_predictions, enable_amp,
-                                 enable_auto_scale_lr, load_run_config, set_resume, task_of)
+from swiftformer_mm.apis import config_metainfo
+from swiftformer_mm.cli import (ConfigError, check_backbone, check_num_classes, draw_predictions, dump_predictions,
+                                 enable_amp, enable_auto_scale_lr, load_config, load_run_config, set_resume, task_of)
+from swiftformer_mm.cli.distributed import _replace_sync_bn
 from swiftformer_mm.cli.images import collect_images, prepare_out_dir
 from swiftformer_mm.cli.panels import MIN_SIDE
 from swiftformer_mm.checkpoint import load_checkpoint_file
@@ -498,12 +500,44 @@ def test_config_task_and_work_dir(det_config, seg_config, tmp_path):
         task_of(load_run_config(str(other)))
 
 
+DEMO_SEG = REPO_ROOT / 'configs/demo/fpn_swiftformer_xs_shapes.py'
+
+
+def test_cascade_decode_heads_without_a_neck_are_checked_by_their_first_head():
+    cfg = load_run_config(str(DEMO_SEG))
+    head = dict(type='FPNHead', in_channels=[48, 56, 112, 220], in_index=[0, 1, 2, 3], feature_strides=[4, 8, 16, 32],
+                channels=16, num_classes=4, norm_cfg=dict(type='SyncBN'))
+    cfg.model.neck = None
+    cfg.model.decode_head = [head, dict(head, type='OCRHead', num_classes=150)]  # mmseg's CascadeEncoderDecoder
+    check_backbone(cfg, pretrained=False)  # the first head takes what the backbone returns: fits
+    with pytest.raises(ConfigError, match='model.decode_head.1.num_classes is 150, but test_dataloader.dataset '
+                       'has 4 classes'):
+        check_num_classes(cfg, ['test'])
+    cfg.model.backbone.arch = 'l1'
+    with pytest.raises(ConfigError, match=re.escape('model.decode_head.0.in_channels is [48, 56, 112, 220], but '
+                                                    "the SwiftFormer backbone (arch 'l1') returns [48, 96, 192, 384]")):
+        check_backbone(cfg, pretrained=False)
+    assert _replace_sync_bn(cfg.model) == 2  # a launched run without CUDA: every head's SyncBN
+    assert [head.norm_cfg.type for head in cfg.model.decode_head] == ['BN', 'BN']
+
+
+def test_a_model_takes_its_classes_from_the_first_test_data_set():
+    cfg = load_config(str(DEMO_SEG))
+    assert tuple(config_metainfo(cfg)['classes']) == SEG_CLASSES
+    first = dict(cfg.test_dataloader.dataset, metainfo=dict(classes=('sky', 'sea')))
+    cfg.test_dataloader.dataset = dict(type='ConcatDataset', datasets=[first, cfg.val_dataloader.dataset])
+    assert tuple(config_metainfo(cfg)['classes']) == ('sky', 'sea')
+    cfg.test_dataloader = None
+    with pytest.raises(ConfigError, match='the config has no test_dataloader.dataset'):
+        config_metainfo(cfg)
+
+
 def test_train_flags_edit_the_config(seg_config, monkeypatch):
     cfg = load_run_config(str(seg_config))
-    set_resume(cfg, 'auto')
-    assert cfg.resume is True and cfg.load_from is None
+    set_resume(cfg, None)  # --resume on a work dir without checkpoints: a new run
+    assert not cfg.get('resume') and cfg.get('load_from') is None
     set_resume(cfg, 'work_dirs/x/iter_2.pth')
-    assert cfg.load_from == 'work_dirs/x/iter_2.pth'
+    assert cfg.resume is True and cfg.load_from == 'work_dirs/x/iter_2.pth'
     with pytest.raises(ConfigError, match='auto_scale_lr=dict\\(base_batch_size=N\\)'):
         enable_auto_scale_lr(cfg)
     cfg.auto_scale_lr = dict(enable=False, base_batch_size=32)

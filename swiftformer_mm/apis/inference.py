@@ -22,15 +22,14 @@ import torch.nn as nn
 from mmengine.config import Config
 
 from ..checkpoint.fit import load_whole_model
-from ..config import dataset_metainfo, leaf_datasets, load_config, task_of
+from ..config import dataset_metainfo, first_test_dataset, load_config, task_of
 from ..models import switch_to_deploy
 from ..ops.fast_inference import fast_inference
 
 
 def config_metainfo(cfg: Config) -> dict:
     """:func:`~swiftformer_mm.config.dataset_metainfo` of the config's (first) test data set."""
-    _, dataset_cfg = next(leaf_datasets(cfg.test_dataloader.dataset, 'test_dataloader.dataset'))
-    return dataset_metainfo(cfg, dataset_cfg)
+    return dataset_metainfo(cfg, first_test_dataset(cfg))
 
 
 def dataset_meta(checkpoint: dict, cfg: Config) -> dict:

@@ -15,7 +15,7 @@ from typing import Dict, List, Tuple
 import torch.nn as nn
 from mmengine.logging import print_log
 
-from .loading import select_state_dict, weights_form
+from .loading import select_state_dict, shape_mismatches, weights_form, without_ddp_prefix
 from .safe_load import CheckpointError, load_checkpoint_file
 
 SHOWN = 2  # keys named per kind of mismatch
@@ -53,18 +53,14 @@ def _more(keys: list) -> str:
 
 def model_weights(checkpoint: dict) -> Dict[str, object]:
     """The state dict of a checkpoint file's dict, without DDP's ``module.`` prefix."""
-    weights = select_state_dict(checkpoint)
-    if weights and all(key.startswith('module.') for key in weights):
-        weights = {key[len('module.'):]: value for key, value in weights.items()}
-    return weights
+    return without_ddp_prefix(select_state_dict(checkpoint))
 
 
 def compare(own: dict, weights: dict) -> Fit:
     """``weights`` against the model's state dict ``own``."""
     return Fit(missing=[key for key in own if key not in weights],
                unexpected=[key for key in weights if key not in own],
-               reshaped=[(key, tuple(value.shape), tuple(own[key].shape)) for key, value in weights.items()
-                         if key in own and hasattr(value, 'shape') and tuple(value.shape) != tuple(own[key].shape)])
+               reshaped=shape_mismatches(own, weights))
 
 
 def likely_cause(fit: Fit, model_keys, weight_keys) -> str:

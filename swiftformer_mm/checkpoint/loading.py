@@ -6,7 +6,7 @@ transformers state dicts, MMEngine checkpoints (``state_dict``) of a detector
 or segmentor holding the backbone under ``backbone.``, and this project's own.
 """
 import logging
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch.nn as nn
 from mmengine.logging import print_log
@@ -32,6 +32,20 @@ def select_state_dict(checkpoint: dict, use_ema: bool = False) -> dict:
     return checkpoint
 
 
+def without_ddp_prefix(state_dict: dict) -> dict:
+    """``state_dict`` without DDP's ``module.`` prefix, when every key has it."""
+    if state_dict and all(key.startswith('module.') for key in state_dict):
+        return {key[len('module.'):]: value for key, value in state_dict.items()}
+    return state_dict
+
+
+def shape_mismatches(own: dict, weights: dict) -> List[Tuple[str, tuple, tuple]]:
+    """(key, shape in ``weights``, shape in ``own``) of every tensor of both state dicts whose
+    shapes differ."""
+    return [(key, tuple(value.shape), tuple(own[key].shape)) for key, value in weights.items()
+            if key in own and hasattr(value, 'shape') and tuple(value.shape) != tuple(own[key].shape)]
+
+
 def backbone_state_dict(state_dict: dict, prefix: Optional[str] = None) -> Tuple[dict, str]:
     """Returns the backbone weights in our key names, and the format they came in.
 
@@ -41,8 +55,8 @@ def backbone_state_dict(state_dict: dict, prefix: Optional[str] = None) -> Tuple
             ``'backbone.'``) and strip it. Without it, ``module.`` (DDP) is
             stripped and ``backbone.`` is used when nothing else matches.
     """
-    if prefix is None and state_dict and all(k.startswith('module.') for k in state_dict):
-        prefix = 'module.'
+    if prefix is None:
+        state_dict = without_ddp_prefix(state_dict)
     if prefix is None and detect_format(state_dict) is None:
         prefix = 'backbone.'
     selected = state_dict
@@ -105,12 +119,13 @@ def load_backbone_weights(model: nn.Module, state_dict: dict, source: str, stric
     """
     check_form(model, state_dict, source)
     own = model.state_dict()
-    for key, value in state_dict.items():
-        if key in own and own[key].shape != value.shape:
-            raise CheckpointError(
-                f'{source} does not fit this model: {key} has shape {tuple(value.shape)} in the '
-                f'checkpoint but {tuple(own[key].shape)} in the model. Is it a checkpoint of another '
-                'SwiftFormer variant? Set the backbone arch to the one the checkpoint was trained as.')
+    mismatched = shape_mismatches(own, state_dict)
+    if mismatched:
+        key, theirs, ours = mismatched[0]
+        raise CheckpointError(
+            f'{source} does not fit this model: {key} has shape {theirs} in the checkpoint but {ours} in '
+            'the model. Is it a checkpoint of another SwiftFormer variant? Set the backbone arch to the '
+            'one the checkpoint was trained as.')
     if strict:
         missing = [key for key in own if key not in state_dict]
         if missing:

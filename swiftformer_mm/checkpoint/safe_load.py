@@ -74,6 +74,26 @@ def what_file_holds(path: str) -> str:
     return 'text' if all(32 <= byte < 127 or byte in b'\t\r\n' for byte in head) else 'data of an unknown kind'
 
 
+def is_whole_checkpoint(path: str) -> bool:
+    """Whether ``path`` is a checkpoint file that :func:`load_checkpoint_file` reads to its end.
+
+    A zip checkpoint is checked by its directory alone, which sits at the very end of the
+    file (a truncated one has none); a pre-zip pickle one is read whole.
+    """
+    try:
+        if what_file_holds(path):
+            return False
+        with open(path, 'rb') as f:
+            zipped = f.read(4) == CHECKPOINT_MAGIC[0]
+        if zipped:
+            with zipfile.ZipFile(path):
+                return True
+        load_checkpoint_file(path)
+        return True
+    except (OSError, zipfile.BadZipFile, CheckpointError):
+        return False
+
+
 def require_checkpoint(path: str, what: str = 'checkpoint', advice: str = '') -> None:
     """Raises :class:`CheckpointError` naming ``path`` (and its absolute form) when no such file
     exists; remote paths (``s3://...``) are left to their loader. ``what`` names the file for the

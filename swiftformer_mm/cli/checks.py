@@ -12,30 +12,23 @@
 """
 import difflib
 import inspect
-from typing import Iterator, List, Tuple
+from typing import List, Tuple
 
 from mmengine.config import Config
 
 from ..checkpoint import CheckpointError, check_pretrained_exists
-from ..config import ConfigError, dataset_metainfo
-from .data_checks import split_datasets
+from ..config import ConfigError, dataset_metainfo, walk_config
+from .data_checks import decode_head, split_datasets
 
 # heads whose num_classes is not the number of the data set's classes: an RPN proposes objects
 # of any class; HTC's semantic head segments COCO-stuff's 183 classes
 OTHER_CLASSES = ('rpn_head', 'semantic_head')
 
 
-def _num_classes(node, where: str) -> Iterator[Tuple[str, int]]:
-    """(config key, value) of every ``num_classes`` under ``node`` but in :data:`OTHER_CLASSES`."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == 'num_classes' and isinstance(value, int):
-                yield f'{where}.num_classes', value
-            elif key not in OTHER_CLASSES:
-                yield from _num_classes(value, f'{where}.{key}')
-    elif isinstance(node, (list, tuple)):
-        for i, value in enumerate(node):
-            yield from _num_classes(value, f'{where}.{i}')
+def _num_classes(model: dict) -> List[Tuple[str, int]]:
+    """(config key, value) of every ``num_classes`` of ``model`` but those in :data:`OTHER_CLASSES`."""
+    return [(key, value) for key, value in walk_config(model, 'model', skip=OTHER_CLASSES)
+            if key.endswith('.num_classes') and isinstance(value, int)]
 
 
 def check_num_classes(cfg: Config, splits: List[str]) -> None:
@@ -44,7 +37,7 @@ def check_num_classes(cfg: Config, splits: List[str]) -> None:
     Raises:
         ConfigError: naming both config keys and both numbers.
     """
-    heads = list(_num_classes(cfg.get('model') or {}, 'model'))
+    heads = _num_classes(cfg.get('model') or {})
     if not heads:
         return
     for _, where, dataset in split_datasets(cfg, splits):
@@ -59,13 +52,13 @@ def check_num_classes(cfg: Config, splits: List[str]) -> None:
                     f"data set's metainfo.classes to the classes the head was built for")
 
 
-def _check_consumer_channels(model: dict, channels: list, arch) -> None:
+def _check_consumer_channels(cfg: Config, channels: list, arch) -> None:
     """The module fed by the backbone must expect ``channels`` (known before anything is built)."""
-    where, consumer = 'model.neck', model.get('neck')
+    where, consumer = 'model.neck', cfg.model.get('neck')
     if isinstance(consumer, (list, tuple)):  # necks in sequence: the first one reads the backbone
         where, consumer = 'model.neck.0', consumer[0] if consumer else None
     if not consumer:
-        where, consumer = 'model.decode_head', model.get('decode_head')
+        where, consumer = decode_head(cfg)
     expected = (consumer or {}).get('in_channels')
     if isinstance(expected, (list, tuple)) and list(expected) != channels:
         raise ConfigError(
@@ -101,7 +94,7 @@ def check_backbone(cfg: Config, pretrained: bool = True) -> None:
         channels = SwiftFormer.output_channels(backbone.get('arch', 'l1'), backbone.get('out_indices', (0, 1, 2, 3)))
     except ValueError as error:
         raise ConfigError(f'model.backbone: {error}') from None
-    _check_consumer_channels(cfg.model, channels, backbone.get('arch', 'l1'))
+    _check_consumer_channels(cfg, channels, backbone.get('arch', 'l1'))
     init_cfg = backbone.get('init_cfg') or {}
     if pretrained and init_cfg.get('type') == 'Pretrained':
         try:

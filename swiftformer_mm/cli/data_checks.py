@@ -160,10 +160,13 @@ def guard_pipeline(pipeline: list, task: str, head: dict, skip_unreadable: bool 
     return guarded
 
 
-def decode_head(cfg: Config) -> dict:
-    """The model's (first) decode head config; empty for detectors."""
+def decode_head(cfg: Config) -> Tuple[str, dict]:
+    """(config key, config) of the model's first decode head: its only one, or the first of a
+    list (mmseg's ``CascadeEncoderDecoder``); the config is empty for detectors."""
     head = cfg.get('model', {}).get('decode_head') or {}
-    return head[0] if isinstance(head, (list, tuple)) else head
+    if isinstance(head, (list, tuple)):
+        return 'model.decode_head.0', head[0] if head else {}
+    return 'model.decode_head', head
 
 
 def guard_pipelines(runner: Runner, task: str, skip_unreadable: bool = False) -> None:
@@ -182,7 +185,7 @@ def guard_pipelines(runner: Runner, task: str, skip_unreadable: bool = False) ->
     checkpoints stays the user's, whose ``LoadImageFromFile`` the libraries'
     inferencers look for.
     """
-    head = decode_head(runner.cfg)
+    _, head = decode_head(runner.cfg)
     loaders = {split: getattr(runner, f'_{split}_dataloader', None) for split in ('train', 'val', 'test')}
     for split, _, dataset in loader_datasets(loaders):
         if 'pipeline' in dataset:

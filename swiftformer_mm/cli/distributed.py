@@ -16,6 +16,8 @@ from mmengine.config import Config
 from mmengine.dist import init_dist, is_distributed, is_main_process
 from mmengine.logging import print_log
 
+from ..config import walk_config
+
 SYNC_BN_TYPES = ('SyncBN', 'MMSyncBN')
 
 
@@ -48,19 +50,15 @@ def setup_distributed(cfg: Config) -> None:
             find_unused_parameters=cfg.get('find_unused_parameters', False))
 
 
-def _replace_sync_bn(node) -> int:
-    """Turns every ``dict(type='SyncBN' | 'MMSyncBN', ...)`` under ``node`` into BN, in place."""
+def _replace_sync_bn(model: dict) -> int:
+    """Turns every ``dict(type='SyncBN' | 'MMSyncBN', ...)`` under ``model`` into BN, in place;
+    returns how many."""
     count = 0
-    if isinstance(node, dict):
-        if node.get('type') in SYNC_BN_TYPES:
+    for _, node in walk_config(model, 'model'):
+        if isinstance(node, dict) and node.get('type') in SYNC_BN_TYPES:
             node['type'] = 'BN'
             count += 1
-        children = node.values()
-    elif isinstance(node, (list, tuple)):
-        children = node
-    else:
-        return 0
-    return count + sum(_replace_sync_bn(child) for child in children)
+    return count
 
 
 @contextlib.contextmanager

@@ -126,12 +126,13 @@ def enable_auto_scale_lr(cfg: Config) -> None:
     cfg.auto_scale_lr.enable = True
 
 
-def set_resume(cfg: Config, resume: Optional[str]) -> None:
-    """``'auto'``: resume from the latest checkpoint in the work dir; a path: from that file."""
-    if resume is None:
+def set_resume(cfg: Config, path: Optional[str]) -> None:
+    """Resumes the run from the checkpoint file ``path`` (see
+    :func:`~swiftformer_mm.cli.work_dir.resolve_resume`); None: a new run."""
+    if path is None:
         return
     cfg.resume = True
-    cfg.load_from = None if resume == 'auto' else resume
+    cfg.load_from = path
 
 
 def evaluate_fast(cfg: Config, compile: bool, cuda_graphs: bool) -> None:

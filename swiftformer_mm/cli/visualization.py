@@ -18,7 +18,7 @@ from mmengine.registry import init_default_scope
 
 from ..apis import inference_model, init_model
 from ..apis.inference import is_load_annotations
-from ..config import ConfigError, leaf_datasets, registry_of
+from ..config import ConfigError, first_test_dataset, leaf_datasets, registry_of
 from .data_checks import check_dataset_files, decode_head, guard_pipeline
 from .panels import caption, enlarge, enlargement
 
@@ -104,8 +104,7 @@ class GroundTruth:
         loader = cfg.get(f'{split}_dataloader')
         if not loader:
             raise ConfigError(f'the config has no {split}_dataloader; choose another --split')
-        _, test_set = next(leaf_datasets(cfg.test_dataloader.dataset, 'test_dataloader.dataset'))
-        pipeline = copy.deepcopy(test_set.pipeline)
+        pipeline = copy.deepcopy(first_test_dataset(cfg).get('pipeline') or [])
         if not any(is_load_annotations(t) for t in pipeline):
             raise ConfigError('--with-gt needs the annotations, but the config\'s test pipeline '
                               'has no LoadAnnotations step')
@@ -114,7 +113,7 @@ class GroundTruth:
         # pipeline, guarded: an unreadable image or label map is a DataError naming it, as in test.py
         for where, leaf in leaf_datasets(dataset_cfg, f'{split}_dataloader.dataset'):
             check_dataset_files(leaf, where)
-            leaf.update(pipeline=guard_pipeline(pipeline, task, decode_head(cfg)), test_mode=True)
+            leaf.update(pipeline=guard_pipeline(pipeline, task, decode_head(cfg)[1]), test_mode=True)
         init_default_scope(cfg.default_scope)  # the pipeline's transforms are the task library's
         self.dataset = registry_of(task, 'DATASETS').build(dataset_cfg)
 

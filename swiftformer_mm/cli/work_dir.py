@@ -20,10 +20,10 @@ refuses that.
 ``--resume`` without a path makes MMEngine read ``<work_dir>/last_checkpoint``
 and load whatever file it names. :func:`resolve_resume` picks the file
 instead: the one ``last_checkpoint`` names if it is a whole checkpoint, else
-the newest whole ``iter_N.pth`` / ``epoch_N.pth`` (a torch checkpoint is a
-zip archive, whose directory sits at its very end: a truncated file has
-none). The process that holds the work dir also removes what a killed atomic
-write left behind.
+the newest whole ``iter_N.pth`` / ``epoch_N.pth``
+(:func:`~swiftformer_mm.checkpoint.is_whole_checkpoint`, which a truncated
+file is not). The process that holds the work dir also removes what a killed
+atomic write left behind.
 """
 import errno
 import fcntl
@@ -35,13 +35,13 @@ import re
 import socket
 import sys
 import time
-import zipfile
 from typing import Dict, List, Optional
 
 from mmengine.logging import print_log
 
-from ..engine import is_partial_file
+from ..checkpoint import is_whole_checkpoint
 from ..config import ConfigError
+from ..engine import is_partial_file
 
 _NUMBERED = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
 LOCK_FILE = '.run.lock'
@@ -93,6 +93,22 @@ def _holder(fd: int) -> str:
         return 'pid unknown'
 
 
+def _refuse_a_file(work_dir: str) -> None:
+    """Refuses a ``work_dir`` that is a file, or lies under one, before anything is written.
+
+    Raises:
+        ConfigError: naming ``--work-dir``, the file, and what to pass instead.
+    """
+    path = osp.abspath(work_dir)
+    while not osp.exists(path) and path != osp.dirname(path):
+        path = osp.dirname(path)
+    if osp.isdir(path):
+        return
+    where = 'is a file' if path == osp.abspath(work_dir) else f'lies under the file {path!r}'
+    raise ConfigError(f'--work-dir {work_dir!r} {where}, not a folder; pass --work-dir a new folder or the '
+                      'folder of an earlier run (the file is left as it is)')
+
+
 def hold_work_dir(work_dir: str, launcher: str = 'none') -> bool:
     """Makes this run the only one that writes into ``work_dir``, until this process ends.
 
@@ -107,14 +123,20 @@ def hold_work_dir(work_dir: str, launcher: str = 'none') -> bool:
 
     Raises:
         WorkDirInUseError: another process holds it, named by pid, start time, host and command.
+        ConfigError: ``work_dir`` is a file or lies under one, or cannot be created or written.
     """
+    _refuse_a_file(work_dir)
     if launch_rank(launcher) != 0:
         return False
     key = osp.realpath(work_dir)
     if key in _held:
         return True
-    os.makedirs(work_dir, exist_ok=True)
-    fd = os.open(osp.join(work_dir, LOCK_FILE), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        os.makedirs(work_dir, exist_ok=True)
+        fd = os.open(osp.join(work_dir, LOCK_FILE), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as error:
+        raise ConfigError(f'--work-dir {work_dir!r} cannot be used: {error.strerror}; pass --work-dir a folder '
+                          'this user can write to') from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as error:
@@ -164,15 +186,6 @@ def check_work_dir(work_dir: str, resume: Optional[str]) -> None:
         raise ConfigError(f'work dir {work_dir!r} already holds checkpoints of an earlier run '
                           f'({shown}), which a new run would overwrite. Pass --resume to continue '
                           f'that run, or --work-dir NEW_DIR to start a new one.')
-
-
-def is_whole_checkpoint(path: str) -> bool:
-    """Whether ``path`` is a complete torch zip checkpoint (cheap: reads its directory only)."""
-    try:
-        with zipfile.ZipFile(path):
-            return True
-    except (OSError, zipfile.BadZipFile):
-        return False
 
 
 def _step(name: str) -> int:

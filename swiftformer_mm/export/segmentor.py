@@ -11,7 +11,6 @@ give it. Its output ``seg_logits`` is (B, num_classes, H, W); the class map
 is its argmax over dimension 1.
 """
 import logging
-import os
 from typing import Optional
 
 import torch
@@ -88,16 +87,13 @@ def build_segmentor(config: str, checkpoint: str, cfg_options: Optional[dict] = 
     SyncBN layers become BatchNorm (they compute the same in eval mode).
 
     Raises:
-        FileNotFoundError: the config does not exist.
         CheckpointError: the checkpoint does not exist or does not fit the segmentor.
-        ConfigError: the config is not an mmseg ``EncoderDecoder``.
+        ConfigError: the config does not exist or is not an mmseg ``EncoderDecoder``.
     """
     from mmengine.model import revert_sync_batchnorm
     from mmengine.registry import init_default_scope
-    if not os.path.isfile(config):
-        raise FileNotFoundError(f'config not found: {config}')
-    require_checkpoint(checkpoint)  # before the segmentor is built
     cfg = load_config(config, cfg_options)
+    require_checkpoint(checkpoint)  # before the segmentor is built
     if task_of(cfg) != 'seg':
         raise ConfigError(f'{config} is a detection config; only mmseg segmentors are exported')
     init_default_scope('mmseg')
