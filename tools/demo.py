@@ -13,7 +13,7 @@ Runs, as a user would, every step as its own command:
 
 Each run goes to a new folder ``work_dirs/demo/<timestamp>/`` so nothing of an
 earlier run is overwritten. ``--quick`` shrinks data and schedules to a
-smoke test of the whole chain (the tests use it); its metrics mean nothing.
+smoke test of the whole chain (tests/test_demo.py checks its options); its metrics mean nothing.
 The steps live in ``swiftformer_mm.demo``.
 """
 import argparse

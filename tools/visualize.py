@@ -30,6 +30,7 @@ from swiftformer_mm.cli import (RUN_ERRORS, ConfigError, DataError, add_fast_inf
 from swiftformer_mm.cli.images import (UnreadableImageError, collect_images, prepare_out_dir,
                                         read_rgb, unique_outputs)
 from swiftformer_mm.cli.visualization import SPLITS, Drawer, GroundTruth
+from swiftformer_mm.utils import refuse_overwrite
 
 
 def fraction(text: str) -> float:
@@ -73,7 +74,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        prepare_out_dir(args.out_dir, args.overwrite)  # an occupied --out-dir is refused before any work
+        refuse_overwrite(args.out_dir, args.overwrite, '--out-dir', folder=True)  # before any work
         require_checkpoint(args.checkpoint)
         cfg = load_config(args.config, args.cfg_options)
         task = task_of(cfg)
@@ -87,6 +88,7 @@ def main(argv=None):
             jobs = [(path, name, index) for index, (path, name) in enumerate(pairs)]
         drawer = Drawer(cfg, args.checkpoint, task, args.device, args.opacity, args.score_thr, args.deploy,
                         args.compile, args.cuda_graphs)
+        prepare_out_dir(args.out_dir, args.overwrite)  # made only once everything is ready
     except (ConfigError, FileNotFoundError, FileExistsError, ValueError) as error:
         sys.exit(f'error: {error}')
     except RUN_ERRORS as error:
