@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from .engine.atomic_backend import write_atomically
 from .utils import newest_run_file
 
 DEMOS = {
@@ -114,7 +115,7 @@ def run_demos(repo: Path, data_dir: Path, work_dir: Path, only: Optional[str] = 
         print(f'  checkpoint:        {result["checkpoint"]}')
         print(f'  qualitative images: {result["images"]}')
         print(f'  training curves:   {result["curves"]}')
-    (run_dir / 'summary.json').write_text(json.dumps(
+    write_atomically(run_dir / 'summary.json', json.dumps(
         {name: {k: str(v) if isinstance(v, Path) else v for k, v in r.items()} for name, r in results.items()},
-        indent=2))
+        indent=2).encode())
     return run_dir
