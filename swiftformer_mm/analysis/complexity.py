@@ -22,8 +22,9 @@ def count_macs(model: nn.Module, inputs: torch.Tensor) -> int:
     model.eval()  # not chained: mmdet's ResNet.train() returns None
     with torch.no_grad():
         analyzer = FlopAnalyzer(model, inputs=(inputs, ))
-        # element-wise ops are not counted by design; the attention's linear layers run as
-        # functional 1x1 convs, counted at op level, so their modules look "uncalled"
+        # element-wise ops are not counted by design; the deploy form computes with its layers'
+        # weights through functional ops (its CPU kernels, its fused query/key projection), counted
+        # at op level, so those layers look "uncalled"
         return analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False).total()
 
 
