@@ -119,6 +119,16 @@ def leaf_datasets(node, where: str) -> Iterator[Tuple[str, dict]]:
         yield where, node
 
 
+def first_model_part(cfg: Config, part: str) -> Tuple[str, dict]:
+    """(config key, config) of the first module of ``model.<part>`` (``'neck'``, ``'decode_head'``):
+    the only one, or the first of a list (necks in sequence, mmseg's ``CascadeEncoderDecoder``
+    heads); the config is empty when the model has none."""
+    module = cfg.get('model', {}).get(part) or {}
+    if isinstance(module, (list, tuple)):
+        return f'model.{part}.0', module[0] if module else {}
+    return f'model.{part}', module
+
+
 def first_test_dataset(cfg: Config) -> dict:
     """The config of the first data set of ``test_dataloader`` (through wrappers: :func:`leaf_datasets`),
     whose classes, palette and pipeline a model predicts with.

@@ -78,19 +78,16 @@ def is_whole_checkpoint(path: str) -> bool:
     """Whether ``path`` is a checkpoint file that :func:`load_checkpoint_file` reads to its end.
 
     A zip checkpoint is checked by its directory alone, which sits at the very end of the
-    file (a truncated one has none); a pre-zip pickle one is read whole.
+    file (a truncated one has none); any other (a pre-zip pickle) is read whole.
     """
     try:
         if what_file_holds(path):
             return False
-        with open(path, 'rb') as f:
-            zipped = f.read(4) == CHECKPOINT_MAGIC[0]
-        if zipped:
-            with zipfile.ZipFile(path):
-                return True
+        if zipfile.is_zipfile(path):
+            return True
         load_checkpoint_file(path)
         return True
-    except (OSError, zipfile.BadZipFile, CheckpointError):
+    except (OSError, CheckpointError):
         return False
 
 

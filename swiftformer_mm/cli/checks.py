@@ -17,8 +17,8 @@ from typing import List, Tuple
 from mmengine.config import Config
 
 from ..checkpoint import CheckpointError, check_pretrained_exists
-from ..config import ConfigError, dataset_metainfo, walk_config
-from .data_checks import decode_head, split_datasets
+from ..config import ConfigError, dataset_metainfo, first_model_part, walk_config
+from .data_checks import split_datasets
 
 # heads whose num_classes is not the number of the data set's classes: an RPN proposes objects
 # of any class; HTC's semantic head segments COCO-stuff's 183 classes
@@ -54,12 +54,10 @@ def check_num_classes(cfg: Config, splits: List[str]) -> None:
 
 def _check_consumer_channels(cfg: Config, channels: list, arch) -> None:
     """The module fed by the backbone must expect ``channels`` (known before anything is built)."""
-    where, consumer = 'model.neck', cfg.model.get('neck')
-    if isinstance(consumer, (list, tuple)):  # necks in sequence: the first one reads the backbone
-        where, consumer = 'model.neck.0', consumer[0] if consumer else None
+    where, consumer = first_model_part(cfg, 'neck')
     if not consumer:
-        where, consumer = decode_head(cfg)
-    expected = (consumer or {}).get('in_channels')
+        where, consumer = first_model_part(cfg, 'decode_head')
+    expected = consumer.get('in_channels')
     if isinstance(expected, (list, tuple)) and list(expected) != channels:
         raise ConfigError(
             f'{where}.in_channels is {list(expected)}, but the SwiftFormer backbone (arch {arch!r}) returns '

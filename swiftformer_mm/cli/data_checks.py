@@ -16,7 +16,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 from mmengine.config import Config, ConfigDict
 from mmengine.runner import Runner
 
-from ..config import ConfigError, leaf_datasets
+from ..config import ConfigError, first_model_part, leaf_datasets
 from ..data import DataError
 
 SEG_ANNOTATION_LOADERS = ('LoadAnnotations', 'mmseg.LoadAnnotations')
@@ -160,15 +160,6 @@ def guard_pipeline(pipeline: list, task: str, head: dict, skip_unreadable: bool 
     return guarded
 
 
-def decode_head(cfg: Config) -> Tuple[str, dict]:
-    """(config key, config) of the model's first decode head: its only one, or the first of a
-    list (mmseg's ``CascadeEncoderDecoder``); the config is empty for detectors."""
-    head = cfg.get('model', {}).get('decode_head') or {}
-    if isinstance(head, (list, tuple)):
-        return 'model.decode_head.0', head[0] if head else {}
-    return 'model.decode_head', head
-
-
 def guard_pipelines(runner: Runner, task: str, skip_unreadable: bool = False) -> None:
     """Puts the checks of :mod:`swiftformer_mm.data.guards` into the pipelines of ``runner``'s
     data sets.
@@ -185,7 +176,7 @@ def guard_pipelines(runner: Runner, task: str, skip_unreadable: bool = False) ->
     checkpoints stays the user's, whose ``LoadImageFromFile`` the libraries'
     inferencers look for.
     """
-    _, head = decode_head(runner.cfg)
+    _, head = first_model_part(runner.cfg, 'decode_head')
     loaders = {split: getattr(runner, f'_{split}_dataloader', None) for split in ('train', 'val', 'test')}
     for split, _, dataset in loader_datasets(loaders):
         if 'pipeline' in dataset:

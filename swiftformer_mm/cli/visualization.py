@@ -18,8 +18,8 @@ from mmengine.registry import init_default_scope
 
 from ..apis import inference_model, init_model
 from ..apis.inference import is_load_annotations
-from ..config import ConfigError, first_test_dataset, leaf_datasets, registry_of
-from .data_checks import check_dataset_files, decode_head, guard_pipeline
+from ..config import ConfigError, first_model_part, first_test_dataset, leaf_datasets, registry_of
+from .data_checks import check_dataset_files, guard_pipeline
 from .panels import caption, enlarge, enlargement
 
 SPLITS = ('val', 'test', 'train')
@@ -109,11 +109,12 @@ class GroundTruth:
             raise ConfigError('--with-gt needs the annotations, but the config\'s test pipeline '
                               'has no LoadAnnotations step')
         dataset_cfg = copy.deepcopy(loader.dataset)
+        _, head = first_model_part(cfg, 'decode_head')
         # every data set of the split (through ConcatDataset, RepeatDataset, ...) with the test
         # pipeline, guarded: an unreadable image or label map is a DataError naming it, as in test.py
         for where, leaf in leaf_datasets(dataset_cfg, f'{split}_dataloader.dataset'):
             check_dataset_files(leaf, where)
-            leaf.update(pipeline=guard_pipeline(pipeline, task, decode_head(cfg)[1]), test_mode=True)
+            leaf.update(pipeline=guard_pipeline(pipeline, task, head), test_mode=True)
         init_default_scope(cfg.default_scope)  # the pipeline's transforms are the task library's
         self.dataset = registry_of(task, 'DATASETS').build(dataset_cfg)
 
