@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from .data.shapes import MARKER, finished_settings
 from .engine.atomic_backend import write_atomically
 from .utils import newest_run_file
 
@@ -20,7 +21,9 @@ DEMOS = {
     'semantic_fpn': dict(config='configs/demo/fpn_swiftformer_xs_shapes.py', metrics=('mIoU', 'aAcc'),
                          data='ade'),
 }
-QUICK_DATA = ['--num-train', '8', '--num-val', '4', '--size', '64']
+# the data of the full and the quick demo: arguments of tools/misc/make_demo_data.py
+FULL_DATA = dict(num_train=400, num_val=50, size=160, seed=0)
+QUICK_DATA = dict(num_train=8, num_val=4, size=64, seed=0)
 QUICK_OPTIONS = {
     'maskrcnn': ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1', 'param_scheduler.1.end=1',
                  'train_dataloader.batch_size=2'],
@@ -56,6 +59,29 @@ def cfg_options(name: str, data_dir: Path, quick: bool) -> List[str]:
         ann_file = root / 'annotations' / 'instances_val.json'
         options += [f'val_evaluator.ann_file={ann_file}', f'test_evaluator.ann_file={ann_file}']
     return options + (QUICK_OPTIONS[name] if quick else [])
+
+
+def make_data(repo: Path, data_dir: Path, quick: bool) -> None:
+    """Makes the demo data in ``data_dir`` unless it holds a finished data set of the same
+    settings; replaces one of other settings (``--quick``'s, say) or one cut off half-way.
+
+    Raises:
+        DemoStopped: ``data_dir`` holds files of something else, or the generator failed.
+    """
+    wanted = QUICK_DATA if quick else FULL_DATA
+    found = finished_settings(data_dir)
+    if found == wanted:
+        print(f'using the existing demo data in {data_dir}')
+        return
+    ours = (data_dir / MARKER).is_file()
+    if not ours and data_dir.is_dir() and any(data_dir.iterdir()):
+        raise DemoStopped(f'demo stopped: {data_dir} holds files but no demo data set (no {MARKER}): delete '
+                          'the folder if an older version made it, or pass --data-dir with another folder')
+    if ours:
+        print(f'the demo data in {data_dir} was ' + ('made with other settings' if found else 'not finished')
+              + ': making it again')
+    arguments = [f'--{name.replace("_", "-")}={value}' for name, value in wanted.items()]
+    run_tool(repo, 'misc/make_demo_data.py', '--out-dir', data_dir, *arguments, *(['--overwrite'] if ours else []))
 
 
 def newest_metrics(work_dir: Path) -> dict:
@@ -99,10 +125,7 @@ def run_demos(repo: Path, data_dir: Path, work_dir: Path, only: Optional[str] = 
         DemoStopped: a step failed.
     """
     started = time.time()
-    if (data_dir / 'coco').is_dir() and (data_dir / 'ade').is_dir():
-        print(f'using the existing demo data in {data_dir}')
-    else:
-        run_tool(repo, 'misc/make_demo_data.py', '--out-dir', data_dir, *(QUICK_DATA if quick else []))
+    make_data(repo, data_dir, quick)
     run_dir = work_dir / time.strftime('%Y%m%d_%H%M%S')
     results: Dict[str, dict] = {name: run_demo(repo, name, data_dir.resolve(), run_dir, quick)
                                 for name in DEMOS if only in (None, name)}

@@ -8,7 +8,8 @@ from mmengine.config import Config, DictAction
 
 from conftest import REPO_ROOT
 from swiftformer_mm.data.shapes import make_demo_data
-from swiftformer_mm.demo import DEMOS, DemoStopped, cfg_options, newest_metrics, run_tool
+from swiftformer_mm import demo
+from swiftformer_mm.demo import DEMOS, QUICK_DATA, DemoStopped, cfg_options, make_data, newest_metrics, run_tool
 
 
 def demo_config(name, data_dir, quick):
@@ -67,3 +68,21 @@ def test_newest_metrics_reads_the_newest_test_run(tmp_path):
         path.write_text(json.dumps({'mIoU': miou}))
         os.utime(path, (mtime, mtime))
     assert newest_metrics(tmp_path) == {'mIoU': 10.0}
+
+
+def test_make_data_reuses_a_finished_data_set_of_its_settings_and_remakes_any_other(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(demo, 'run_tool', lambda repo, tool, *args: calls.append([tool, *map(str, args)]))
+    make_demo_data(tmp_path, **QUICK_DATA)
+    make_data(REPO_ROOT, tmp_path, quick=True)
+    assert calls == []  # the quick demo's data, finished: reused
+    make_data(REPO_ROOT, tmp_path, quick=False)  # the full demo never trains on the quick one's 8 images
+    assert calls == [['misc/make_demo_data.py', '--out-dir', str(tmp_path), '--num-train=400', '--num-val=50',
+                      '--size=160', '--seed=0', '--overwrite']]
+
+
+def test_make_data_stops_on_a_folder_of_other_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(demo, 'run_tool', lambda *args: pytest.fail('the generator must not run'))
+    (tmp_path / 'coco').mkdir()
+    with pytest.raises(DemoStopped, match=f'^demo stopped: {tmp_path} holds files but no demo data set'):
+        make_data(REPO_ROOT, tmp_path, quick=True)

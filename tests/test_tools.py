@@ -9,7 +9,8 @@ from PIL import Image
 
 from conftest import DATA_DIR, REPO_ROOT, run_tool
 from swiftformer_mm import SwiftFormer
-from swiftformer_mm.data.shapes import make_demo_data
+from swiftformer_mm.data import shapes
+from swiftformer_mm.data.shapes import finished_settings, make_demo_data
 from swiftformer_mm.utils import OutputExistsError, refuse_overwrite
 
 OFFICIAL = DATA_DIR / 'golden' / 'tiny_dense_checkpoint.pth'
@@ -119,6 +120,43 @@ def test_make_demo_data_refuses_a_folder_that_holds_files(tmp_path):
     assert result.stderr == (f'error: --out-dir {tmp_path} already holds files; pass --overwrite to '
                              'write into it anyway, or choose another path\n')
     assert [p.name for p in tmp_path.iterdir()] == ['keep.txt']
+
+
+def test_make_demo_data_overwrite_replaces_its_own_data_set_but_never_a_users_coco(tmp_path):
+    make_demo_data(tmp_path / 'ours', num_train=2, num_val=1, size=64)
+    stale = tmp_path / 'ours' / 'coco' / 'train' / 'stale.jpg'
+    stale.write_bytes(b'an earlier file')
+    make_demo_data(tmp_path / 'ours', num_train=1, num_val=1, size=64, overwrite=True)
+    assert not stale.exists() and finished_settings(tmp_path / 'ours')['num_train'] == 1
+
+    user_image = tmp_path / 'data' / 'coco' / 'train2017' / '000000000009.jpg'  # a real data root
+    user_image.parent.mkdir(parents=True)
+    user_image.write_bytes(b'precious')
+    result = run_tool('misc/make_demo_data.py', '--out-dir', tmp_path / 'data', '--num-train', 1, '--num-val', 1,
+                      '--overwrite', check=False)
+    assert result.returncode == 1
+    assert result.stderr == (f'error: --out-dir {tmp_path / "data"} holds coco/, which this generator did not '
+                             'write (there is no shapes_demo.json beside it), so it is not replaced: choose '
+                             'another --out-dir\n')
+    assert user_image.read_bytes() == b'precious'
+    assert sorted(p.name for p in (tmp_path / 'data').iterdir()) == ['coco']
+
+
+def test_make_demo_data_stopped_half_way_is_not_a_data_set_and_is_replaced_with_overwrite(tmp_path, monkeypatch):
+    def stop_at_val(out_dir, split_index, *args):
+        if split_index == 1:
+            raise KeyboardInterrupt
+        return write_split(out_dir, split_index, *args)
+
+    write_split = shapes._write_split
+    monkeypatch.setattr(shapes, '_write_split', stop_at_val)
+    with pytest.raises(KeyboardInterrupt):
+        make_demo_data(tmp_path, num_train=2, num_val=1, size=64)
+    assert (tmp_path / 'coco' / 'annotations' / 'instances_train.json').is_file()
+    assert finished_settings(tmp_path) is None  # the training split alone is no data set
+    monkeypatch.undo()
+    make_demo_data(tmp_path, num_train=2, num_val=1, size=64, overwrite=True)
+    assert finished_settings(tmp_path) == dict(num_train=2, num_val=1, size=64, seed=0)
 
 
 def test_tools_leave_out_the_pkg_resources_deprecation_warning(tmp_path):

@@ -17,6 +17,7 @@ background-only.
 Both formats are written from the same pixels::
 
     OUT_DIR/
+      shapes_demo.json                                 (the settings; "complete" once all is written)
       coco/train/*.jpg, coco/val/*.jpg                 (JPEG quality 95)
       coco/annotations/instances_{train,val}.json
       ade/images/{training,validation}/*.jpg           (same JPEG bytes)
@@ -42,6 +43,12 @@ Generation is deterministic: image ``i`` of a split is drawn from
 ``numpy.random.default_rng([seed, split_index, i])``, so the same arguments
 give byte-identical files. ``tools/misc/make_demo_data.py`` is the command line.
 
+``shapes_demo.json`` (:data:`MARKER`) is written before anything else with
+``"complete": false`` and replaced with ``"complete": true`` after the last
+file, so that a run stopped half-way is never taken for a data set
+(:func:`finished_settings`), and ``--overwrite`` deletes ``coco/`` and
+``ade/`` folders only beside it: a user's own COCO or ADE20K is never removed.
+
 Example:
     >>> from swiftformer_mm.data.shapes import make_demo_data
     >>> summary = make_demo_data('data/shapes', num_train=8, num_val=4, size=64)
@@ -55,14 +62,17 @@ import math
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw
 from pycocotools import mask as mask_utils
 
-from ..utils import refuse_overwrite
+from ..engine.atomic_backend import write_atomically
+from ..utils import OutputExistsError, refuse_overwrite
 
+MARKER = 'shapes_demo.json'
+LAYOUTS = ('coco', 'ade')  # the folders this module writes into OUT_DIR
 CLASSES = ('circle', 'triangle', 'square')
 SEG_CLASSES = ('background', ) + CLASSES
 
@@ -272,13 +282,34 @@ def _write_split(out_dir: Path, split_index: int, num_images: int, size: int, se
     }
 
 
-def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
-    """Refuses a non-empty ``out_dir`` unless ``overwrite``, then clears the ``coco`` and ``ade``
-    folders this module writes (and nothing else)."""
+def finished_settings(out_dir) -> Optional[dict]:
+    """The arguments (``num_train``, ``num_val``, ``size``, ``seed``) of the data set that
+    :func:`make_demo_data` finished writing in ``out_dir``; None when there is none (nothing
+    made there, or a run that stopped before its end)."""
+    try:
+        marker = json.loads((Path(out_dir) / MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    return marker.get('settings') if isinstance(marker, dict) and marker.get('complete') is True else None
+
+
+def _write_marker(out_dir: Path, settings: dict, complete: bool) -> None:
+    write_atomically(out_dir / MARKER, json.dumps(dict(complete=complete, settings=settings), indent=2).encode())
+
+
+def _prepare_out_dir(out_dir: Path, overwrite: bool, settings: dict) -> None:
+    """Refuses a non-empty ``out_dir`` unless ``overwrite``; then deletes the ``coco`` and ``ade``
+    folders of an earlier data set of this module (never folders without its marker beside them)
+    and marks ``out_dir`` as holding an unfinished one."""
     refuse_overwrite(out_dir, overwrite, '--out-dir', folder=True)
-    if out_dir.exists():
-        for name in ('coco', 'ade'):
-            shutil.rmtree(out_dir / name, ignore_errors=True)
+    earlier = [out_dir / name for name in LAYOUTS if (out_dir / name).exists()]
+    if earlier and not (out_dir / MARKER).is_file():
+        raise OutputExistsError(
+            f'--out-dir {out_dir} holds {earlier[0].name}/, which this generator did not write (there is no '
+            f'{MARKER} beside it), so it is not replaced: choose another --out-dir')
+    for folder in earlier:
+        shutil.rmtree(folder)
+    _write_marker(out_dir, settings, complete=False)
     (out_dir / 'coco' / 'annotations').mkdir(parents=True, exist_ok=True)
 
 
@@ -293,8 +324,9 @@ def make_demo_data(out_dir, num_train: int = 400, num_val: int = 50, size: int =
         size (int): Side of the square images in pixels, at least
             :data:`MIN_IMAGE_SIZE`. Defaults to 160.
         seed (int): Seed; equal arguments give byte-identical files. Defaults to 0.
-        overwrite (bool): Replace the data of a non-empty ``out_dir`` instead
-            of raising. Defaults to False.
+        overwrite (bool): Write into a non-empty ``out_dir``, replacing an
+            earlier data set of this function there, instead of raising.
+            Defaults to False.
 
     Returns:
         dict: Per split (``'train'``, ``'val'``), the number of images and
@@ -302,8 +334,9 @@ def make_demo_data(out_dir, num_train: int = 400, num_val: int = 50, size: int =
         ADE20K-style image folder.
 
     Raises:
-        OutputExistsError: ``out_dir`` holds files and ``overwrite`` is False
-            (a ``FileExistsError``).
+        OutputExistsError: ``out_dir`` holds files and ``overwrite`` is False,
+            or it holds ``coco/`` or ``ade/`` folders that this function did
+            not write (a ``FileExistsError``).
         ValueError: ``size`` is too small or a number of images is negative.
     """
     if size < MIN_IMAGE_SIZE:
@@ -311,18 +344,20 @@ def make_demo_data(out_dir, num_train: int = 400, num_val: int = 50, size: int =
     if num_train < 0 or num_val < 0:
         raise ValueError('the number of images must not be negative')
     out_dir = Path(out_dir)
-    _prepare_out_dir(out_dir, overwrite)
+    settings = dict(num_train=num_train, num_val=num_val, size=size, seed=seed)
+    _prepare_out_dir(out_dir, overwrite, settings)
 
     summary = {}
     for split_index, num_images in enumerate((num_train, num_val)):
         coco_name, ade_name = SPLITS[split_index]
         coco = _write_split(out_dir, split_index, num_images, size, seed)
         ann_file = out_dir / 'coco' / 'annotations' / f'instances_{coco_name}.json'
-        ann_file.write_text(json.dumps(coco))
+        write_atomically(ann_file, json.dumps(coco).encode())
         summary[coco_name] = {
             'images': len(coco['images']),
             'instances': len(coco['annotations']),
             'coco_ann_file': str(ann_file),
             'ade_img_dir': str(out_dir / 'ade' / 'images' / ade_name),
         }
+    _write_marker(out_dir, settings, complete=True)
     return summary

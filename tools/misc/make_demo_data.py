@@ -21,7 +21,9 @@ def parse_args(argv=None):
     parser.add_argument('--num-val', type=int, default=50)
     parser.add_argument('--size', type=int, default=160, help='image side')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--overwrite', action='store_true', help='replace the data in a non-empty --out-dir')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='write into a non-empty --out-dir, replacing an earlier data set of this tool '
+                        'there (never coco/ or ade/ folders it did not write)')
     return parser.parse_args(argv)
 
 
