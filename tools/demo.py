@@ -2,8 +2,8 @@
 
 Runs, as a user would, every step as its own command:
 
-1. ``tools/misc/make_demo_data.py``: the seeded "shapes" data set (kept and reused
-   when it is already there);
+1. ``tools/misc/make_demo_data.py``: the seeded "shapes" data set (reused when
+   ``--data-dir`` holds a finished one of the same settings, made again otherwise);
 2. ``tools/train.py`` on ``configs/demo/maskrcnn_swiftformer_xs_shapes.py``
    and ``configs/demo/fpn_swiftformer_xs_shapes.py``, from scratch;
 3. ``tools/test.py`` on the final checkpoint: the metrics of the val split;
