@@ -101,11 +101,12 @@ def test_backbone_tool_writes_a_dynamic_graph_and_checks_it_at_two_sizes(tmp_pat
     assert out.read_bytes() == before
 
 
-def test_default_check_sizes_are_the_traced_size_and_another_aspect_ratio():
-    sizes = default_check_sizes((128, 96))
-    assert sizes[0] == (128, 96) and len(sizes) == 2
+@pytest.mark.parametrize('size', [(128, 96), (512, 512), (64, 32), (32, 64), (1, 1)])
+def test_default_check_sizes_are_the_traced_size_and_another_aspect_ratio(size):
+    sizes = default_check_sizes(size)
+    assert sizes[0] == size and len(sizes) == 2
     height, width = sizes[1]
-    assert height > 0 and width > 0 and height * 96 != width * 128
+    assert height > size[0] and width > size[1] and height * size[1] != width * size[0]
 
 
 def test_check_onnx_file_passes_a_faithful_graph_and_refuses_a_stale_one(tmp_path, capsys):

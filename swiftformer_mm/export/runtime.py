@@ -48,9 +48,10 @@ class OnnxMismatchError(RuntimeError):
 
 
 def default_check_sizes(size: Tuple[int, int]) -> List[Tuple[int, int]]:
-    """The sizes an export at ``size`` is checked at by default: ``size`` and one of another aspect ratio."""
+    """The sizes an export at ``size`` is checked at by default: ``size`` and one of another aspect
+    ratio, 64 taller and 32 wider (32 taller and 64 wider where that would keep the ratio: H = 2W)."""
     height, width = size
-    return [size, (height + 64, width - 32)]
+    return [size, (height + 32, width + 64) if height == 2 * width else (height + 64, width + 32)]
 
 
 def check_onnx_file(exportable: Exportable, path: str, sizes: Sequence[Tuple[int, int]],
