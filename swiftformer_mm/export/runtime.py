@@ -1,4 +1,5 @@
 """Running an exported graph with onnxruntime: checking it against PyTorch, and timing it."""
+import importlib
 import os
 import tempfile
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -8,6 +9,32 @@ import torch
 import torch.nn as nn
 
 from .graph import Exportable, export_onnx
+
+
+class OnnxPackageMissingError(ModuleNotFoundError):
+    """A package the export or its check needs does not import; the message names the fix."""
+
+
+def require_onnx_packages(check: bool, skip_check: str = '') -> None:
+    """Refuses, before any work, an export whose packages do not import: ``onnx`` (the exporter
+    writes the graph through it) and, with ``check``, ``onnxruntime`` (:func:`check_onnx_file`).
+
+    ``skip_check`` (e.g. ``'pass --check-size with no sizes'``) is offered as the other way on
+    where only ``onnxruntime`` is missing.
+
+    Raises:
+        OnnxPackageMissingError: names the packages and ``pip install -e .[onnx]`` (setup.py's extra).
+    """
+    missing = []
+    for name in ('onnx', 'onnxruntime') if check else ('onnx', ):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        other = f', or {skip_check} to skip the check' if skip_check and missing == ['onnxruntime'] else ''
+        raise OnnxPackageMissingError(f"{' and '.join(missing)} not installed; "
+                                      f'install the onnx extra (pip install -e .[onnx]){other}')
 
 
 def create_session(path: str, threads: Optional[int] = None):
