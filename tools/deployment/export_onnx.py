@@ -16,7 +16,6 @@ Examples::
         --out fpn_l1.onnx --deploy
 """
 import argparse
-import os
 import sys
 
 from mmengine.config import DictAction
@@ -74,7 +73,6 @@ def main(argv=None):
     except (ConfigError, CheckpointError, FileNotFoundError, OnnxPackageMissingError, OutputExistsError,
             ValueError) as error:
         sys.exit(f'error: {error}')
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     export_onnx(exportable, args.out, args.size)
     print(f'written: {args.out}')
     try:
