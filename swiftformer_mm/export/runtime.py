@@ -50,8 +50,8 @@ def max_abs_differences(exportable: Exportable, session, size: Tuple[int, int],
                         batch: int = 1) -> Dict[str, float]:
     """Max absolute difference between onnxruntime and PyTorch, per output, on a random input.
 
-    PyTorch runs the model as it normally computes (channels-last for a
-    SwiftFormer).
+    PyTorch runs the model as it normally computes (a SwiftFormer's deploy form on
+    the CPU: in its channels-last kernels, :mod:`swiftformer_mm.ops.cpu_kernels`).
 
     Raises:
         RuntimeError: an output's shape differs between the two.
