@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 
 from conftest import REPO_ROOT, tool_command, tool_env
-from swiftformer_mm.benchmark import main, parse_size
+from swiftformer_mm.benchmark import main
 from swiftformer_mm.benchmark.breakdown import HEAVIEST, KINDS, _device_ms, kind_of, short_kernel_name
 from swiftformer_mm.benchmark.timing import output_maps
 from swiftformer_mm.benchmark.peers import TorchvisionTrunk
@@ -380,7 +380,11 @@ def test_refuses_what_a_mode_cannot_do(args, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(args)
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
-    assert parse_size('800x1216') == (800, 1216)
+
+
+def test_sizes_are_height_by_width():
+    from swiftformer_mm.utils import parse_size
+    assert parse_size('800x1216') == (800, 1216) and parse_size('64X32') == (64, 32)
 
 
 def odd_sized_maps(channels):
