@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 
 from conftest import REPO_ROOT, tool_command, tool_env
-from swiftformer_mm.benchmark import main, parse_size
+from swiftformer_mm.benchmark import main
 from swiftformer_mm.benchmark.breakdown import HEAVIEST, KINDS, _device_ms, kind_of, short_kernel_name
 from swiftformer_mm.benchmark.timing import output_maps
 from swiftformer_mm.benchmark.peers import TorchvisionTrunk
@@ -31,6 +31,9 @@ ONNX_ROW = (SF, 'deploy, onnxruntime')
 HF_ROW = ('HF SwiftFormer-XS', 'transformers')
 HAVE_HF = importlib.util.find_spec('transformers') is not None  # requirements.txt installs it: its row must run
 TIMM_ROW = ('timm SwiftFormer-XS', 'timm')
+HAVE_TIMM = importlib.util.find_spec('timm') is not None  # not in requirements.txt: its row runs where installed
+PEER_ROWS = {row for row, have in ((HF_ROW, HAVE_HF), (TIMM_ROW, HAVE_TIMM)) if have}
+PEER_KEYS = {key for key, have in (('hf', HAVE_HF), ('timm', HAVE_TIMM)) if have}
 OPTIONAL = ('mmcv', 'mmdet', 'mmseg', 'onnxruntime', 'onnx', 'transformers', 'timm', 'torchvision', 'matplotlib')
 PASS_FIELDS = {'latency': 'latency_ms', 'throughput': 'throughput_img_s', 'train': 'train_ms'}
 
@@ -96,14 +99,14 @@ def test_tool_times_every_row_and_writes_json_and_png(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
     rows = check_rows(report)
-    assert set(rows) == SF_ROWS | {ONNX_ROW, ('ResNet-50', 'mmdet')} | ({HF_ROW} if HAVE_HF else set())
-    assert set(rows[(SF, 'deploy')]['speedup']) == {'r50'} | ({'hf'} if HAVE_HF else set())
+    assert set(rows) == SF_ROWS | {ONNX_ROW, ('ResNet-50', 'mmdet')} | PEER_ROWS
+    assert set(rows[(SF, 'deploy')]['speedup']) == {'r50'} | PEER_KEYS
     for row in rows.values():  # MACs counted: once per way of computing
         assert row['gmacs'] > 0 and row['matmul_fraction'] > 0
     assert rows[ONNX_ROW]['gmacs'] == rows[(SF, 'deploy')]['gmacs']
     assert rows[ONNX_ROW]['infer_peak_mib'] is None  # onnxruntime allocates outside torch
     assert png.stat().st_size > 0
-    assert any(note.startswith('timm SwiftFormer-XS: skipped') for note in report['notes'])
+    assert any(note.startswith('timm SwiftFormer-XS: skipped') for note in report['notes']) != HAVE_TIMM
     machine = report['machine']
     assert machine['threads'] == 1 and machine['timer'] == 'time.perf_counter'
     assert set(machine['precision']) == {'cuda_matmul_allow_tf32', 'cudnn_allow_tf32', 'float32_matmul_precision',
@@ -298,7 +301,7 @@ def test_breakdown_sorts_the_time_of_every_pass_into_kinds(monkeypatch):
                                    'aten::mkldnn_convolution', 'aten::gelu_backward',
                                    'aten::native_batch_norm', 'aten::add_')] == [
         'matrix products', 'matrix products', 'convolutions', 'convolutions', 'GELU', 'batch norm', 'other']
-    block(monkeypatch, 'transformers')
+    block(monkeypatch, 'transformers', 'timm')  # SwiftFormer's rows only
     report = main(['--mode', 'breakdown', '--profiled-reps', '2', '--passes', 'latency', 'train'] + TINY)
     results = {(r['model'], r['variant'], r['pass']): r for r in report['results']}
     assert set(results) == {(SF, 'train form', 'forward b1'), (SF, 'deploy', 'forward b1'),
@@ -344,9 +347,9 @@ def test_cold_heap_times_batch_1_latency_next_to_the_peers(monkeypatch):
     block(monkeypatch, 'mmdet')  # keeps the run short: no ResNet-50
     report = main(['--mode', 'cold-heap'] + TINY)
     rows = check_rows(report, passes=('latency', ))
-    assert set(rows) == SF_ROWS | ({HF_ROW} if HAVE_HF else set())
+    assert set(rows) == SF_ROWS | PEER_ROWS
     assert all('gmacs' not in r for r in rows.values())  # no trace: it would warm the heap
-    assert set(rows[(SF, 'deploy')]['speedup']) == ({'hf'} if HAVE_HF else set())
+    assert set(rows[(SF, 'deploy')]['speedup']) == PEER_KEYS
 
 
 def test_an_existing_output_file_is_refused_before_any_timing(tmp_path, monkeypatch, capsys):
@@ -377,7 +380,11 @@ def test_refuses_what_a_mode_cannot_do(args, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(args)
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
-    assert parse_size('800x1216') == (800, 1216)
+
+
+def test_sizes_are_height_by_width():
+    from swiftformer_mm.utils import parse_size
+    assert parse_size('800x1216') == (800, 1216) and parse_size('64X32') == (64, 32)
 
 
 def odd_sized_maps(channels):
@@ -467,7 +474,8 @@ def test_with_neck_rows_run_the_backbone_and_what_follows_it_as_one_module(monke
     assert set(check_rows(report, passes=('latency', 'train'))) == {(f'{SF} + {name}', 'train form'),
                                                                      (f'{SF} + {name}', 'deploy')}
     assert library_note in report['notes']
-    assert f'{SF} + {name} deploy, onnxruntime: skipped (the ONNX export takes the backbone alone)' in report['notes']
+    assert (f'{SF} + {name} deploy, onnxruntime: skipped (--with-neck times the forms tools/test.py runs; '
+            'onnxruntime is not one of them)') in report['notes']
     # on a GPU, the fast inference mode's row compiles and captures the backbone and what follows it together;
     # the GPU machine has no mmcv: the same computation in plain torch
     block(monkeypatch, 'mmdet', 'mmseg')

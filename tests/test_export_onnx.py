@@ -5,6 +5,8 @@ and W are dynamic) and is compared with PyTorch, and for the backbone with
 the official golden outputs, within 1e-4.
 """
 import re
+import subprocess
+import sys
 
 import numpy as np
 import onnx
@@ -13,10 +15,11 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from conftest import DATA_DIR, REPO_ROOT, run_tool
+from conftest import DATA_DIR, REPO_ROOT, run_tool, tool_env
 from swiftformer_mm import SwiftFormer
-from swiftformer_mm.export import (OnnxMismatchError, SegmentorGraph, backbone_exportable, check_onnx_file,
-                                   create_session, default_check_sizes, export_onnx, max_abs_differences)
+from swiftformer_mm.export import (OnnxMismatchError, OnnxPackageMissingError, SegmentorGraph,
+                                   backbone_exportable, check_onnx_file, create_session, default_check_sizes,
+                                   export_onnx, max_abs_differences, require_onnx_packages)
 
 TOLERANCE = 1e-4
 TINY_CHECKPOINT = DATA_DIR / 'golden' / 'tiny_dense_checkpoint.pth'
@@ -101,11 +104,12 @@ def test_backbone_tool_writes_a_dynamic_graph_and_checks_it_at_two_sizes(tmp_pat
     assert out.read_bytes() == before
 
 
-def test_default_check_sizes_are_the_traced_size_and_another_aspect_ratio():
-    sizes = default_check_sizes((128, 96))
-    assert sizes[0] == (128, 96) and len(sizes) == 2
+@pytest.mark.parametrize('size', [(128, 96), (512, 512), (64, 32), (32, 64), (1, 1)])
+def test_default_check_sizes_are_the_traced_size_and_another_aspect_ratio(size):
+    sizes = default_check_sizes(size)
+    assert sizes[0] == size and len(sizes) == 2
     height, width = sizes[1]
-    assert height > 0 and width > 0 and height * 96 != width * 128
+    assert height > size[0] and width > size[1] and height * size[1] != width * size[0]
 
 
 def test_check_onnx_file_passes_a_faithful_graph_and_refuses_a_stale_one(tmp_path, capsys):
@@ -140,6 +144,44 @@ def test_export_errors_name_the_problem(tmp_path, args, message):
     assert result.returncode == 1 and message in result.stderr, result.stderr[-2000:]
     assert 'Traceback' not in result.stderr
     assert not (tmp_path / 'x.onnx').exists()
+
+
+def test_export_without_onnxruntime_is_refused_before_writing_unless_the_check_is_skipped(tmp_path):
+    out = tmp_path / 'xs.onnx'
+    tool = REPO_ROOT / 'tools' / 'deployment' / 'export_onnx.py'
+
+    def export(*check):  # the tool in a Python where onnxruntime does not import
+        argv = [str(tool), 'backbone', '--arch', 'xs', '--out', str(out), '--size', '64x64', *check]
+        code = (f"import runpy, sys; sys.modules['onnxruntime'] = None; sys.argv = {argv!r}; "
+                f"runpy.run_path({str(tool)!r}, run_name='__main__')")
+        return subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=REPO_ROOT,
+                              env=tool_env())
+
+    refused = export()
+    assert refused.returncode == 1 and refused.stdout == '', refused.stderr[-3000:]
+    assert refused.stderr == ('error: onnxruntime not installed; install the onnx extra (pip install -e .[onnx]), '
+                              'or pass --check-size with no sizes to skip the check\n')
+    assert not out.exists()
+    skipped = export('--check-size')
+    assert skipped.returncode == 0 and f'written: {out}' in skipped.stdout, skipped.stderr[-3000:]
+    assert 'onnxruntime vs PyTorch' not in skipped.stdout and out.exists()
+
+
+@pytest.mark.parametrize('blocked, check, message', [
+    (['onnx'], False, 'onnx not installed; install the onnx extra (pip install -e .[onnx])'),
+    (['onnx', 'onnxruntime'], True, 'onnx and onnxruntime not installed; install the onnx extra '
+     '(pip install -e .[onnx])'),
+    (['onnxruntime'], False, None),
+])
+def test_require_onnx_packages_names_what_is_missing(monkeypatch, blocked, check, message):
+    for name in blocked:
+        monkeypatch.setitem(sys.modules, name, None)
+    if message is None:
+        require_onnx_packages(check, 'pass --check-size with no sizes')
+        return
+    with pytest.raises(OnnxPackageMissingError) as error:
+        require_onnx_packages(check, 'pass --check-size with no sizes')
+    assert str(error.value) == message  # the check cannot be skipped away while onnx is missing
 
 
 @pytest.fixture(scope='module')

@@ -7,6 +7,6 @@ ResNet-50), ``timing`` and ``memory`` (what one call costs), ``measure``
 PNG) and ``cli`` (``main``). Needs only torch, mmengine and numpy; each
 optional package is imported by the row or output that uses it.
 """
-from .cli import main, parse_size
+from .cli import main
 
-__all__ = ['main', 'parse_size']
+__all__ = ['main']

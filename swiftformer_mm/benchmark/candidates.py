@@ -107,7 +107,8 @@ def swiftformer_candidates(arch: str, device_type: str, notes: List[str], with_o
     if dense is not None:
         name, key = f'{name} + {dense.name}', f'{arch}+{dense.name}'
         if with_onnx and device_type == 'cpu':
-            notes.append(f'{name} deploy, onnxruntime: skipped (the ONNX export takes the backbone alone)')
+            notes.append(f'{name} deploy, onnxruntime: skipped (--with-neck times the forms tools/test.py runs; '
+                         'onnxruntime is not one of them)')
         with_onnx = False
         train, deploy = partial(with_dense_part, train, dense), partial(with_dense_part, deploy, dense)
     candidates = [

@@ -130,20 +130,20 @@ def write_json(report: dict, path: str) -> None:
     write_atomically(path, json.dumps(report, indent=2).encode())
 
 
-def plot(rows: Sequence[dict], path: str, notes: List[str]) -> bool:
+def plot(rows: Sequence[dict], path: str, notes: List[str]) -> None:
     """Batch-1 latency (median, IQR bars) against GMACs, or parameters without MACs, one panel
-    per input size. Returns False (noted) without matplotlib or latency rows."""
+    per input size; not drawn (noted in ``notes``) without matplotlib or latency rows."""
     rows = [r for r in rows if 'latency_ms' in r]
     if not rows:
         notes.append(f'PNG {path}: not drawn (no latency rows)')
-        return False
+        return
     try:
         import matplotlib
         matplotlib.use('Agg')
         import matplotlib.pyplot as plt
     except Exception as error:
         notes.append(f'PNG {path}: not drawn (matplotlib does not import: {type(error).__name__}: {error})')
-        return False
+        return
     by_macs = all(r.get('gmacs') is not None for r in rows)
     sizes = sorted({tuple(r['size']) for r in rows}, reverse=True)
     fig, axes = plt.subplots(1, len(sizes), figsize=(7 * len(sizes), 5.5), squeeze=False)
@@ -163,4 +163,3 @@ def plot(rows: Sequence[dict], path: str, notes: List[str]) -> bool:
     fig.savefig(png, format='png', dpi=110)
     plt.close(fig)
     write_atomically(path, png.getvalue())
-    return True

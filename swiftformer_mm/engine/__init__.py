@@ -20,8 +20,10 @@ own tools, can build them wherever ``swiftformer_mm`` is imported):
   the test metrics file in a distributed run;
 - :func:`runner_model`: the Runner's model without its wrapper, for the hooks.
 
-``swiftformer_mm.cli.enable_fault_tolerance`` switches all three on in a
-config; ``tools/train.py`` does so for every run.
+``swiftformer_mm.cli.enable_fault_tolerance`` switches four of them on in a
+config (the ``'atomic_local'`` backend for checkpoints, ``NonFiniteLossHook``,
+``RngStateHook`` and ``CheckpointFitHook``); ``tools/train.py`` does so for
+every run.
 """
 from .atomic_backend import ATOMIC_BACKEND, AtomicLocalBackend, is_partial_file, write_atomically
 from .checkpoint_fit_hook import CheckpointFitHook

@@ -15,7 +15,11 @@ its ``backend_args`` are ``dict(backend='atomic_local')`` (what
 ``swiftformer_mm.cli.enable_fault_tolerance`` sets): the hook hands the same
 ``backend_args`` to ``Runner.save_checkpoint``. The hook then writes
 ``last_checkpoint``, only after ``save_checkpoint`` returned, so it never
-names an incomplete file.
+names an incomplete file; but it writes it with a bare ``open()``, not
+through the backend, so ``last_checkpoint`` itself is not written
+atomically: a kill can leave half a path in it. ``--resume``
+(``swiftformer_mm.cli.latest_checkpoint``) checks the file it names and
+falls back to the newest whole checkpoint.
 
 A killed write leaves only ``.<name>.<pid>.<token>.partial`` (see
 :func:`is_partial_file`), which nothing mistakes for a checkpoint;
@@ -79,13 +83,11 @@ def _fsync_folder(folder: str) -> None:
 
 
 class AtomicLocalBackend(LocalBackend):
-    """MMEngine's ``LocalBackend`` whose writes go through :func:`write_atomically`."""
+    """MMEngine's ``LocalBackend`` whose ``put`` (the checkpoint bytes) goes through
+    :func:`write_atomically`."""
 
     def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
         write_atomically(filepath, obj)
-
-    def put_text(self, obj: str, filepath: Union[str, Path], encoding: str = 'utf-8') -> None:
-        write_atomically(filepath, obj.encode(encoding))
 
 
 register_backend(ATOMIC_BACKEND, AtomicLocalBackend, force=True)

@@ -1,4 +1,5 @@
 """Running an exported graph with onnxruntime: checking it against PyTorch, and timing it."""
+import importlib
 import os
 import tempfile
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -8,6 +9,32 @@ import torch
 import torch.nn as nn
 
 from .graph import Exportable, export_onnx
+
+
+class OnnxPackageMissingError(ModuleNotFoundError):
+    """A package the export or its check needs does not import; the message names the fix."""
+
+
+def require_onnx_packages(check: bool, skip_check: str = '') -> None:
+    """Refuses, before any work, an export whose packages do not import: ``onnx`` (the exporter
+    writes the graph through it) and, with ``check``, ``onnxruntime`` (:func:`check_onnx_file`).
+
+    ``skip_check`` (e.g. ``'pass --check-size with no sizes'``) is offered as the other way on
+    where only ``onnxruntime`` is missing.
+
+    Raises:
+        OnnxPackageMissingError: names the packages and ``pip install -e .[onnx]`` (setup.py's extra).
+    """
+    missing = []
+    for name in ('onnx', 'onnxruntime') if check else ('onnx', ):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        other = f', or {skip_check} to skip the check' if skip_check and missing == ['onnxruntime'] else ''
+        raise OnnxPackageMissingError(f"{' and '.join(missing)} not installed; "
+                                      f'install the onnx extra (pip install -e .[onnx]){other}')
 
 
 def create_session(path: str, threads: Optional[int] = None):
@@ -23,8 +50,8 @@ def max_abs_differences(exportable: Exportable, session, size: Tuple[int, int],
                         batch: int = 1) -> Dict[str, float]:
     """Max absolute difference between onnxruntime and PyTorch, per output, on a random input.
 
-    PyTorch runs the model as it normally computes (channels-last for a
-    SwiftFormer).
+    PyTorch runs the model as it normally computes (a SwiftFormer's deploy form on
+    the CPU: in its channels-last kernels, :mod:`swiftformer_mm.ops.cpu_kernels`).
 
     Raises:
         RuntimeError: an output's shape differs between the two.
@@ -48,9 +75,10 @@ class OnnxMismatchError(RuntimeError):
 
 
 def default_check_sizes(size: Tuple[int, int]) -> List[Tuple[int, int]]:
-    """The sizes an export at ``size`` is checked at by default: ``size`` and one of another aspect ratio."""
+    """The sizes an export at ``size`` is checked at by default: ``size`` and one of another aspect
+    ratio, 64 taller and 32 wider (32 taller and 64 wider where that would keep the ratio: H = 2W)."""
     height, width = size
-    return [size, (height + 64, width - 32)]
+    return [size, (height + 32, width + 64) if height == 2 * width else (height + 64, width + 32)]
 
 
 def check_onnx_file(exportable: Exportable, path: str, sizes: Sequence[Tuple[int, int]],

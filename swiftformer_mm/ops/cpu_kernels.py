@@ -7,9 +7,10 @@ what the plain path of its deploy block computes, up to float rounding.
 
 - Channels-last maps (NHWC) make every pixel's channel vector a contiguous
   row, so a 1x1 conv is one matrix product on a view, without a copy.
-- :func:`residual_mlp` runs ``x + fc2(GELU(fc1(x)))`` over chunks of pixels,
-  so that the 4x wider hidden activations stay in cache and are never
-  allocated in full; GELU, scale and residual are applied in place.
+- :func:`residual_mlp` runs ``x + fc2(GELU(fc1(spatial(x))))`` over chunks of
+  pixels, so that the 4x wider hidden activations stay in cache and are never
+  allocated in full; GELU and the residual are applied in place (the layer
+  scale is folded into ``fc2``).
 - :func:`additive_attention` is the folded attention on a token view, with
   its normalisations done in place.
 """

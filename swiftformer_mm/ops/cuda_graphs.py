@@ -9,8 +9,8 @@ autocast) and replays it; anything else runs eagerly.
 
 Input shapes vary with keep-ratio resizing, so the graphs are kept for at most ``max_shapes``
 shapes (each holds its own input, output and workspace memory); a shape beyond them runs
-eagerly, with one log line. Outputs are copied out of the graph's buffers unless
-``copy_outputs=False`` (then they stay valid only until the next call of the same shape).
+eagerly, with one log line. Outputs are copied out of the graph's buffers, which the next call
+of the same shape overwrites.
 """
 from typing import Callable, Tuple
 
@@ -27,8 +27,8 @@ def applies(x: torch.Tensor) -> bool:
     return x.is_cuda and ops_only_run()
 
 
-def capture(module: nn.Module, sample: torch.Tensor, warmup: int = 2) -> Tuple[torch.Tensor, object, Callable]:
-    """Captures ``module(sample)`` as a CUDA graph.
+def capture(module: nn.Module, sample: torch.Tensor) -> Tuple[torch.Tensor, object, Callable]:
+    """Captures ``module(sample)`` as a CUDA graph, after two warm-up calls on a side stream.
 
     Returns:
         tuple: the graph's input buffer, its outputs (buffers the graph writes) and a
@@ -42,7 +42,7 @@ def capture(module: nn.Module, sample: torch.Tensor, warmup: int = 2) -> Tuple[t
     side = torch.cuda.Stream(device=sample.device)
     side.wait_stream(torch.cuda.current_stream(sample.device))
     with torch.cuda.stream(side), uncached:  # cuDNN picks its algorithms and the allocator warms up
-        for _ in range(warmup):
+        for _ in range(2):
             module(static_input)
     torch.cuda.current_stream(sample.device).wait_stream(side)
     graph = torch.cuda.CUDAGraph()
@@ -64,14 +64,12 @@ class GraphedForward(nn.Module):
         module (nn.Module): In eval mode; its forward takes one tensor and returns a tensor or a
             tuple/list of tensors (a backbone's feature maps).
         max_shapes (int): Graphs kept at most (one per input shape, dtype and autocast state).
-        copy_outputs (bool): Return copies of the graph's output buffers.
     """
 
-    def __init__(self, module: nn.Module, max_shapes: int = 8, copy_outputs: bool = True):
+    def __init__(self, module: nn.Module, max_shapes: int = 8):
         super().__init__()
         self.budget = ShapeBudget('GraphedForward', 'captured', max_shapes)
         self.module = module
-        self.copy_outputs = copy_outputs
         self.graphs = {}  # key -> (input buffer, outputs, replay)
 
     def forward(self, x: torch.Tensor):
@@ -83,5 +81,5 @@ class GraphedForward(nn.Module):
         static_input, static_output, replay = self.graphs[key]
         static_input.copy_(x)
         replay()
-        return _copied(static_output) if self.copy_outputs else static_output
+        return _copied(static_output)
 

@@ -3,7 +3,8 @@
 After writing the file it runs onnxruntime on random inputs at every
 ``--check-size`` and prints the largest difference from PyTorch per output;
 a difference above ``--tolerance`` is an error (exit status 1, the file is
-kept for inspection).
+kept for inspection). It needs setup.py's ``onnx`` extra (``pip install -e .[onnx]``);
+``--check-size`` with no sizes skips the check, and with it onnxruntime.
 
 Examples::
 
@@ -15,15 +16,15 @@ Examples::
         --out fpn_l1.onnx --deploy
 """
 import argparse
-import os
 import sys
 
 from mmengine.config import DictAction
 
 from swiftformer_mm.cli import ConfigError, parse_size
 from swiftformer_mm.checkpoint import CheckpointError
-from swiftformer_mm.export import (OnnxMismatchError, backbone_exportable, check_onnx_file,
-                                   default_check_sizes, export_onnx, segmentor_exportable)
+from swiftformer_mm.export import (OnnxMismatchError, OnnxPackageMissingError, backbone_exportable,
+                                   check_onnx_file, default_check_sizes, export_onnx,
+                                   require_onnx_packages, segmentor_exportable)
 from swiftformer_mm.models import SwiftFormer
 from swiftformer_mm.utils import OutputExistsError, refuse_overwrite
 
@@ -64,15 +65,16 @@ def build(args):
 
 def main(argv=None):
     args = parse_args(argv)
+    sizes = args.check_size if args.check_size is not None else default_check_sizes(args.size)
     try:
         refuse_overwrite(args.out, args.overwrite, '--out')
+        require_onnx_packages(check=bool(sizes), skip_check='pass --check-size with no sizes')
         exportable = build(args)
-    except (ConfigError, CheckpointError, FileNotFoundError, OutputExistsError, ValueError) as error:
+    except (ConfigError, CheckpointError, FileNotFoundError, OnnxPackageMissingError, OutputExistsError,
+            ValueError) as error:
         sys.exit(f'error: {error}')
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     export_onnx(exportable, args.out, args.size)
     print(f'written: {args.out}')
-    sizes = args.check_size if args.check_size is not None else default_check_sizes(args.size)
     try:
         check_onnx_file(exportable, args.out, sizes, args.tolerance)
     except OnnxMismatchError as error:
