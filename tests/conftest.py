@@ -146,3 +146,65 @@ def golden_error(outputs, expected):
     for out, ref in zip(outputs, expected):
         assert out.shape == ref.shape
     return max((out.cpu() - ref).abs().max().item() for out, ref in zip(outputs, expected))
+
+
+def conv_input_layouts(model):
+    """Hooks every ``nn.Conv2d`` of ``model``; returns the list that each call appends its input's
+    memory layout to: ``'channels_last'``, ``'nchw'`` or ``'other'``."""
+    import torch
+    import torch.nn as nn
+    layouts = []
+
+    def record(module, args):
+        x = args[0]
+        if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+            layouts.append('channels_last')
+        else:
+            layouts.append('nchw' if x.is_contiguous() else 'other')
+
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            module.register_forward_pre_hook(record)
+    return layouts
+
+
+def check_channels_last_training_against_nchw(device):
+    """One training step of a small SwiftFormer on ``device``, as built (channels-last inside,
+    while training) and with every map kept NCHW (its layers called one by one on an NCHW input);
+    asserts that both give the same outputs, gradients and BatchNorm running statistics."""
+    import copy
+
+    import torch
+    from swiftformer_mm import SwiftFormer
+    model = SwiftFormer(arch=dict(depths=[2, 2, 3, 2], widths=[16, 24, 32, 40])).to(device).train()
+    reference = copy.deepcopy(model)
+    layouts, reference_layouts = conv_input_layouts(model), conv_input_layouts(reference)
+    x = torch.rand(2, 3, 96, 72, device=device)
+    with torch.no_grad():  # a loss that weighs every value; eval mode leaves the statistics alone
+        weights = [torch.randn(out.shape, device=device) for out in model.eval()(x)]
+    model.train()
+    layouts.clear()
+
+    outputs = model(x)
+    x_nchw = reference.stem(x)
+    reference_outputs = []
+    for i, stage in enumerate(reference.stages):
+        x_nchw = stage(x_nchw)
+        reference_outputs.append(getattr(reference, f'norm{i}')(x_nchw))
+    assert set(layouts) == {'channels_last'} and set(reference_layouts) == {'nchw'}
+    for network, outs in ((model, outputs), (reference, reference_outputs)):
+        network.zero_grad(set_to_none=True)
+        sum((out * w).sum() for out, w in zip(outs, weights)).backward()
+
+    for out, ref in zip(outputs, reference_outputs):
+        assert out.is_contiguous()
+        torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-5)
+    # a bias right before a training-mode BN has a true gradient of 0, computed as rounding noise:
+    # compare every gradient at the scale of the largest
+    scale = max(param.grad.abs().max().item() for param in reference.parameters())
+    grads = dict(model.named_parameters())
+    for name, param in reference.named_parameters():
+        torch.testing.assert_close(grads[name].grad, param.grad, rtol=1e-4, atol=1e-5 * scale, msg=name)
+    buffers = dict(model.named_buffers())
+    for name, buffer in reference.named_buffers():
+        torch.testing.assert_close(buffers[name], buffer, rtol=1e-4, atol=1e-6, msg=name)

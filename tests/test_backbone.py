@@ -3,6 +3,7 @@ import pytest
 import torch
 import torch.nn as nn
 
+from conftest import check_channels_last_training_against_nchw, conv_input_layouts
 from swiftformer_mm import SwiftFormer
 
 TINY = dict(depths=[1, 2, 2, 1], widths=[8, 16, 24, 32])
@@ -90,19 +91,22 @@ def test_every_layer_of_the_training_form_is_called_as_a_module(training):
     assert len(layers) > 100 and called == set(layers)
 
 
-def test_training_form_is_nchw_and_leaves_the_input_alone():
-    model = SwiftFormer(arch=TINY).eval()
+@pytest.mark.parametrize('training', [True, False], ids=['train', 'eval'])
+def test_training_computes_in_channels_last_and_every_mode_returns_nchw(training):
+    model = SwiftFormer(arch=TINY).train(training)
+    layouts = conv_input_layouts(model)
     x = torch.rand(2, 3, 67, 45)
     before = x.clone()
-    seen = []
-    for module in model.modules():
-        if isinstance(module, nn.Conv2d):
-            module.register_forward_hook(lambda m, args, out: seen.append(out.is_contiguous()))
-    with torch.no_grad():
+    with torch.set_grad_enabled(training):
         outs = model(x)
-    assert seen and all(seen)  # every conv computes on plain NCHW maps
-    assert all(out.is_contiguous() for out in outs)
+    # every conv computes on channels-last maps while training, on plain NCHW maps in eval mode
+    assert len(layouts) > 10 and set(layouts) == {'channels_last' if training else 'nchw'}
+    assert all(out.is_contiguous() for out in outs)  # NCHW, as necks expect
     assert torch.equal(x, before)
+
+
+def test_training_in_channels_last_gives_the_nchw_outputs_gradients_and_statistics():
+    check_channels_last_training_against_nchw('cpu')
 
 
 def _frozen_names(model):

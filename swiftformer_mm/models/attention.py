@@ -22,7 +22,8 @@ class EfficientAdditiveAttention(nn.Module):
     """Efficient additive attention over all pixels of a (B, C, H, W) map.
 
     The map is read as H*W tokens of C channels, as the official code does,
-    and the result is returned as a (B, C, H, W) map.
+    and the result is returned as a (B, C, H, W) map in channels-last memory
+    (the token layout; a channels-last input is read as tokens without a copy too).
 
     Args:
         dim (int): Number of channels C.
@@ -46,4 +47,5 @@ class EfficientAdditiveAttention(nn.Module):
         alpha = F.normalize(query @ self.w_g * self.scale, dim=1)
         global_query = (alpha * query).sum(dim=1, keepdim=True)
         out = self.final(self.proj(global_query * key) + query)
-        return out.transpose(1, 2).reshape(batch, dim, height, width)
+        # the tokens seen again as a (B, C, H, W) map: a view in channels-last memory, no copy
+        return out.view(batch, height, width, dim).permute(0, 3, 1, 2)

@@ -3,7 +3,9 @@
 A stage is ``depth - 1`` :class:`ConvEncoder` blocks followed by one
 :class:`SwiftFormerEncoder`. Every layer is an ``nn.Module`` called as one
 (hooks, FLOP counters, quantisation and export see all of them), every map
-is NCHW, and nothing is computed in place. Every layer scale (the paper's
+is (B, C, H, W) in whichever memory layout it comes (NCHW, or channels-last
+while training; see :class:`~.swiftformer.SwiftFormer`), and nothing is
+computed in place. Every layer scale (the paper's
 per-channel gamma) is a parameter of shape (C, 1, 1), as in the official
 code. The folded inference form of these blocks is in :mod:`.deploy_blocks`.
 """
@@ -64,7 +66,7 @@ class ConvEncoder(nn.Module):
 
 
 class Mlp(nn.Module):
-    """Channel MLP on NCHW maps: ``fc2(GELU(fc1(BN(x))))`` with 1x1 convs."""
+    """Channel MLP on (B, C, H, W) maps: ``fc2(GELU(fc1(BN(x))))`` with 1x1 convs."""
 
     def __init__(self, dim: int, hidden_dim: int, norm_cfg: dict):
         super().__init__()

@@ -57,6 +57,14 @@ class SwiftFormer(BaseModule):
             weights and ``prefix='...'`` to take a sub-module's weights.
             Defaults to None.
 
+    Memory layout: in training mode the backbone computes in channels-last
+    memory (NHWC), on every device: cuDNN's and oneDNN's convolutions run
+    forward and backward faster in it (``docs/benchmark.md``). In eval mode
+    the training form computes in NCHW, and the deploy form chooses per
+    device. The maps returned are NCHW-contiguous in every mode, as mmdet's
+    and mmseg's necks and heads expect; the layout changes no result beyond
+    float rounding.
+
     Example:
         >>> import torch
         >>> from swiftformer_mm import SwiftFormer
@@ -179,7 +187,9 @@ class SwiftFormer(BaseModule):
         return tuple(parsed)
 
     def forward(self, x: torch.Tensor) -> tuple:
-        if self.deploy and cpu_kernels.applies(x):
+        if self.training:
+            x = x.contiguous(memory_format=torch.channels_last)  # see "Memory layout" above
+        elif self.deploy and cpu_kernels.applies(x):
             x = cpu_kernels.to_channels_last(x)  # the deploy form's CPU kernels compute in NHWC
         x = self.stem(x)
         outs = []
