@@ -14,8 +14,9 @@
 #   table_a   issue 12: the README's GPU rows at SIZE_A (both forms, timm, HF, ResNet-50; fp32, fp16) (150 s)
 #   table_b   the same at SIZE_B (fp32, fp16, bf16) (180 s)
 #   table_cl  table_b with every model in both memory formats, NCHW and channels-last, in one run: how much NHWC
-#             pays for training, AMP above all (cuDNN's tensor-core layout), within one run; this project's
-#             training form trains in channels-last in both (it converts its input) (300 s)
+#             pays for training, AMP above all (cuDNN's tensor-core layout), within one run; on CUDA this project's
+#             training form computes in the layout of its weights, so its two rows are the decision whether to add
+#             'cuda' to CHANNELS_LAST_DEVICES (swiftformer_mm/models/swiftformer.py) (300 s)
 #   trainbd   where the training step's GPU time goes, by kind of op and by kernel, fp32 and HALF, NCHW and
 #             channels-last (the benchmark's breakdown mode): PyTorch sends NCHW depth-wise convolutions in
 #             fp32 and bf16 to its own kernels, channels-last ones to cuDNN (200 s)

@@ -1,9 +1,10 @@
 """Behaviour of the SwiftFormer backbone that configs and users rely on."""
+import copy
+
 import pytest
 import torch
 import torch.nn as nn
 
-from conftest import check_channels_last_training_against_nchw, conv_input_layouts
 from swiftformer_mm import SwiftFormer
 
 TINY = dict(depths=[1, 2, 2, 1], widths=[8, 16, 24, 32])
@@ -91,22 +92,66 @@ def test_every_layer_of_the_training_form_is_called_as_a_module(training):
     assert len(layers) > 100 and called == set(layers)
 
 
+def conv_input_layouts(model):
+    """Hooks every ``nn.Conv2d`` of ``model``; returns the list that each call appends its input's
+    memory layout to: ``'channels_last'``, ``'nchw'`` or ``'other'``. A map of one pixel is
+    contiguous in both layouts and counts as ``'nchw'``: the inputs below keep every map larger."""
+    layouts = []
+
+    def record(module, args):
+        x = args[0]
+        if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+            layouts.append('channels_last')
+        else:
+            layouts.append('nchw' if x.is_contiguous() else 'other')
+
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            module.register_forward_pre_hook(record)
+    return layouts
+
+
 @pytest.mark.parametrize('training', [True, False], ids=['train', 'eval'])
-def test_training_computes_in_channels_last_and_every_mode_returns_nchw(training):
+def test_on_a_cpu_the_training_form_computes_in_channels_last_and_returns_nchw(training):
     model = SwiftFormer(arch=TINY).train(training)
     layouts = conv_input_layouts(model)
     x = torch.rand(2, 3, 67, 45)
     before = x.clone()
     with torch.set_grad_enabled(training):
         outs = model(x)
-    # every conv computes on channels-last maps while training, on plain NCHW maps in eval mode
-    assert len(layouts) > 10 and set(layouts) == {'channels_last' if training else 'nchw'}
+    assert len(layouts) > 10 and set(layouts) == {'channels_last'}  # every conv, in both modes
     assert all(out.is_contiguous() for out in outs)  # NCHW, as necks expect
     assert torch.equal(x, before)
 
 
-def test_training_in_channels_last_gives_the_nchw_outputs_gradients_and_statistics():
-    check_channels_last_training_against_nchw('cpu')
+def test_a_training_step_in_channels_last_gives_the_nchw_outputs_gradients_and_statistics():
+    model = SwiftFormer(arch=dict(depths=[2, 2, 3, 2], widths=[16, 24, 32, 40])).train()
+    reference = copy.deepcopy(model)
+    layouts, reference_layouts = conv_input_layouts(model), conv_input_layouts(reference)
+    x = torch.rand(2, 3, 96, 72)
+    outputs = model(x)
+    # the reference: SwiftFormer.forward's loop over the same layers, every map kept NCHW
+    x_nchw = reference.stem(x)
+    reference_outputs = []
+    for i, stage in enumerate(reference.stages):
+        x_nchw = stage(x_nchw)
+        reference_outputs.append(getattr(reference, f'norm{i}')(x_nchw))
+    assert set(layouts) == {'channels_last'} and set(reference_layouts) == {'nchw'}
+    weights = [torch.randn_like(out) for out in outputs]  # a loss that weighs every value
+    for network, outs in ((model, outputs), (reference, reference_outputs)):
+        sum((out * w).sum() for out, w in zip(outs, weights)).backward()
+
+    for out, ref in zip(outputs, reference_outputs):
+        torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-5)
+    # a bias right before a training-mode BN has a true gradient of 0, computed as rounding noise:
+    # compare every gradient at the scale of the largest
+    scale = max(param.grad.abs().max().item() for param in reference.parameters())
+    grads = dict(model.named_parameters())
+    for name, param in reference.named_parameters():
+        torch.testing.assert_close(grads[name].grad, param.grad, rtol=1e-4, atol=1e-5 * scale, msg=name)
+    buffers = dict(model.named_buffers())
+    for name, buffer in reference.named_buffers():
+        torch.testing.assert_close(buffers[name], buffer, rtol=1e-4, atol=1e-6, msg=name)
 
 
 def _frozen_names(model):

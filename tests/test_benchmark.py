@@ -107,6 +107,8 @@ def test_tool_times_every_row_and_writes_json_and_png(tmp_path):
     assert rows[ONNX_ROW]['infer_peak_mib'] is None  # onnxruntime allocates outside torch
     assert png.stat().st_size > 0
     assert any(note.startswith('timm SwiftFormer-XS: skipped') for note in report['notes']) != HAVE_TIMM
+    # its 'nchw' rows are the weights' layout: on a CPU the training form computes in channels-last
+    assert any(note.startswith("this project's training form computes in channels-last") for note in report['notes'])
     machine = report['machine']
     assert machine['threads'] == 1 and machine['timer'] == 'time.perf_counter'
     assert set(machine['precision']) == {'cuda_matmul_allow_tf32', 'cudnn_allow_tf32', 'float32_matmul_precision',

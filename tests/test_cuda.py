@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from conftest import check_channels_last_training_against_nchw, golden_error, golden_model
+from conftest import golden_error, golden_model
 from swiftformer_mm import SwiftFormer
 from swiftformer_mm.ops import cpu_kernels
 
@@ -92,10 +92,6 @@ def test_with_cp_gives_the_same_gradients_on_cuda(full_fp32):
     grads = dict(checkpointed.named_parameters())
     for name, param in plain.named_parameters():
         torch.testing.assert_close(param.grad, grads[name].grad, rtol=1e-4, atol=1e-5 * scale, msg=name)
-
-
-def test_training_in_channels_last_gives_the_nchw_outputs_and_gradients_on_cuda(full_fp32):
-    check_channels_last_training_against_nchw('cuda')
 
 
 def test_amp_training_steps_stay_finite_with_batchnorm_in_fp32():

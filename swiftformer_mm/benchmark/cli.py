@@ -7,6 +7,7 @@ from typing import List, Optional, Sequence
 import torch
 
 from ..models import SwiftFormer
+from ..models.swiftformer import CHANNELS_LAST_DEVICES
 from ..utils import OutputExistsError, parse_size, refuse_overwrite
 from .breakdown import breakdown_table, run_breakdown
 from .candidates import LAYOUTS, Candidate, in_channels_last, swiftformer_candidates
@@ -92,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
                         'torch)')
     parser.add_argument('--layouts', nargs='+', choices=LAYOUTS, default=['nchw'],
                         help='memory formats of the models\' weights: nchw (PyTorch\'s default), channels-last '
-                        '(each model then runs in that layout; not the onnxruntime row); both: every model in '
+                        '(each model then runs in that layout; not the onnxruntime row; on a CPU this project\'s '
+                        'training form computes in channels-last either way); both: every model in '
                         'both, in the same interleaved rounds, each compared with the peers of its layout '
                         '(default: nchw)')
     parser.add_argument('--no-macs', action='store_true',
@@ -172,6 +174,9 @@ def _candidates(args, device: torch.device, notes: List[str]) -> List[Candidate]
     if args.compile and table:
         peers += [compiled_timm_candidate(c) for c in peers if c.peer == 'timm']
     rows = candidates + peers if 'nchw' in args.layouts else []
+    if device.type in CHANNELS_LAST_DEVICES:
+        notes.append("this project's training form computes in channels-last on this device, whatever its weights' "
+                     'layout (SwiftFormer.forward)')
     if 'channels-last' in args.layouts:
         notes.append('channels-last rows: the model\'s weights in the channels-last memory format (--layouts)')
         for onnx in [c for c in candidates if c.onnx]:

@@ -22,8 +22,7 @@ class EfficientAdditiveAttention(nn.Module):
     """Efficient additive attention over all pixels of a (B, C, H, W) map.
 
     The map is read as H*W tokens of C channels, as the official code does,
-    and the result is returned as a (B, C, H, W) map in channels-last memory
-    (the token layout; a channels-last input is read as tokens without a copy too).
+    and the result is returned as a (B, C, H, W) map.
 
     Args:
         dim (int): Number of channels C.
@@ -47,5 +46,4 @@ class EfficientAdditiveAttention(nn.Module):
         alpha = F.normalize(query @ self.w_g * self.scale, dim=1)
         global_query = (alpha * query).sum(dim=1, keepdim=True)
         out = self.final(self.proj(global_query * key) + query)
-        # the tokens seen again as a (B, C, H, W) map: a view in channels-last memory, no copy
-        return out.view(batch, height, width, dim).permute(0, 3, 1, 2)
+        return out.transpose(1, 2).reshape(batch, dim, height, width)

@@ -3,9 +3,9 @@
 A stage is ``depth - 1`` :class:`ConvEncoder` blocks followed by one
 :class:`SwiftFormerEncoder`. Every layer is an ``nn.Module`` called as one
 (hooks, FLOP counters, quantisation and export see all of them), every map
-is (B, C, H, W) in whichever memory layout it comes (NCHW, or channels-last
-while training; see :class:`~.swiftformer.SwiftFormer`), and nothing is
-computed in place. Every layer scale (the paper's
+is (B, C, H, W), in the memory layout the backbone chose (channels-last on a
+CPU, NCHW elsewhere; see :class:`~.swiftformer.SwiftFormer`), and nothing
+is computed in place. Every layer scale (the paper's
 per-channel gamma) is a parameter of shape (C, 1, 1), as in the official
 code. The folded inference form of these blocks is in :mod:`.deploy_blocks`.
 """

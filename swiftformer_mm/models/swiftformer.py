@@ -21,6 +21,14 @@ from .norm import build_norm
 from .reparam import fold_stage, fold_stem
 
 
+# Devices on which the training form computes in channels-last memory: those where it was
+# measured faster so, in one run, forward and backward (docs/benchmark.md, 2026-12-07: the CPU).
+# On CUDA the gains so far come from two separate runs (`.dev_scripts/gpu_checks.sh table_cl`
+# measures both layouts in one); on MPS, BatchNorm's backward in channels-last gave wrong
+# gradients in some torch releases (pytorch/pytorch#175189).
+CHANNELS_LAST_DEVICES = ('cpu', )
+
+
 @MODELS.register_module()
 class SwiftFormer(BaseModule):
     """SwiftFormer backbone returning a feature pyramid of strides 4, 8, 16, 32.
@@ -57,13 +65,12 @@ class SwiftFormer(BaseModule):
             weights and ``prefix='...'`` to take a sub-module's weights.
             Defaults to None.
 
-    Memory layout: in training mode the backbone computes in channels-last
-    memory (NHWC), on every device: cuDNN's and oneDNN's convolutions run
-    forward and backward faster in it (``docs/benchmark.md``). In eval mode
-    the training form computes in NCHW, and the deploy form chooses per
-    device. The maps returned are NCHW-contiguous in every mode, as mmdet's
-    and mmseg's necks and heads expect; the layout changes no result beyond
-    float rounding.
+    Memory layout: on the devices of :data:`CHANNELS_LAST_DEVICES` (the CPU)
+    the training form computes in channels-last memory (NHWC), in training
+    and in eval mode, since its convolutions run faster there in that layout;
+    elsewhere in NCHW. The deploy form chooses per device on its own. The
+    maps returned are NCHW-contiguous in every case, as mmdet's and mmseg's
+    necks and heads expect; the layout changes no result beyond float rounding.
 
     Example:
         >>> import torch
@@ -187,10 +194,11 @@ class SwiftFormer(BaseModule):
         return tuple(parsed)
 
     def forward(self, x: torch.Tensor) -> tuple:
-        if self.training:
+        if self.deploy:
+            if cpu_kernels.applies(x):
+                x = cpu_kernels.to_channels_last(x)  # the deploy form's CPU kernels compute in NHWC
+        elif x.device.type in CHANNELS_LAST_DEVICES:
             x = x.contiguous(memory_format=torch.channels_last)  # see "Memory layout" above
-        elif self.deploy and cpu_kernels.applies(x):
-            x = cpu_kernels.to_channels_last(x)  # the deploy form's CPU kernels compute in NHWC
         x = self.stem(x)
         outs = []
         for i, stage in enumerate(self.stages):
