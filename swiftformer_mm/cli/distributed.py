@@ -7,7 +7,10 @@ wraps the model in DDP with ``device_ids=[LOCAL_RANK]`` (which DDP refuses
 for a CPU model), and torch's ``SyncBatchNorm`` refuses CPU tensors. A single
 process (``--launcher none``) needs none of this: the Runner then reverts
 SyncBN to BatchNorm itself.
+
+Every launcher run, with CUDA or without, ends its process group at exit.
 """
+import atexit
 import contextlib
 import logging
 
@@ -29,9 +32,13 @@ def setup_distributed(cfg: Config) -> None:
     ``cfg.model`` become plain BN (each process normalises over its own
     batch), DDP gets no device ids (unless the config sets its own
     ``model_wrapper_cfg``), and the process group is initialised here (the
-    Runner then finds it ready).
+    Runner then finds it ready). With a launcher, CUDA or not, the process
+    group (whoever starts it) is destroyed when the interpreter exits.
     """
-    if cfg.launcher == 'none' or torch.cuda.is_available():
+    if cfg.launcher == 'none':
+        return
+    atexit.register(destroy_process_group)
+    if torch.cuda.is_available():
         return
     cfg.merge_from_dict({'env_cfg.dist_cfg.backend': 'gloo'})
     if not is_distributed():
@@ -48,6 +55,15 @@ def setup_distributed(cfg: Config) -> None:
             device_ids=None,
             broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False))
+
+
+def destroy_process_group() -> None:
+    """Ends this process's part of the process group, if there is one, while the interpreter is
+    still whole. A gloo group left to the interpreter's own shutdown can abort the process after
+    a run that succeeded (SIGABRT, "terminate called without an active exception": its worker
+    threads outlive Python; pytorch/pytorch#190489), so a launcher reports a failed rank."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
 
 
 def _replace_sync_bn(model: dict) -> int:
