@@ -8,10 +8,12 @@ for a CPU model), and torch's ``SyncBatchNorm`` refuses CPU tensors. A single
 process (``--launcher none``) needs none of this: the Runner then reverts
 SyncBN to BatchNorm itself.
 
-Every launcher run, with CUDA or without, ends its process group at exit.
+Every launcher run, with CUDA or without, ends its process group, and the
+backend's threads, at exit.
 """
 import atexit
 import contextlib
+import gc
 import logging
 
 import torch
@@ -58,12 +60,24 @@ def setup_distributed(cfg: Config) -> None:
 
 
 def destroy_process_group() -> None:
-    """Ends this process's part of the process group, if there is one, while the interpreter is
-    still whole. A gloo group left to the interpreter's own shutdown can abort the process after
-    a run that succeeded (SIGABRT, "terminate called without an active exception": its worker
-    threads outlive Python; pytorch/pytorch#190489), so a launcher reports a failed rank."""
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
+    """Ends this process's part of the process group, if there is one, and stops the backend's
+    worker threads, while the interpreter is still whole.
+
+    A gloo worker thread frees each finished collective's tensors, which takes the GIL. When
+    that happens after the interpreter has begun to finalise (a rank that exits right after its
+    last collective), Python ends the thread inside a C++ destructor and the process aborts
+    (SIGABRT, "terminate called without an active exception") after a run that succeeded.
+    ``torch.distributed.destroy_process_group`` alone does not stop those threads: the runner's
+    DDP wrapper still holds the group. Collecting that garbage first makes the reference held
+    here the last one; releasing it runs the group's destructor (which releases the GIL) and
+    that joins the worker threads.
+    """
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return
+    group = torch.distributed.group.WORLD
+    torch.distributed.destroy_process_group()
+    gc.collect()  # the finished runner: its DDP wrapper and reducer hold the group too
+    del group  # the last reference: the destructor joins the worker threads
 
 
 def _replace_sync_bn(model: dict) -> int:
