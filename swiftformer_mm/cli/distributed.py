@@ -8,8 +8,8 @@ for a CPU model), and torch's ``SyncBatchNorm`` refuses CPU tensors. A single
 process (``--launcher none``) needs none of this: the Runner then reverts
 SyncBN to BatchNorm itself.
 
-Every launcher run, with CUDA or without, ends its process group, and the
-backend's threads, at exit.
+Every launcher run, with CUDA or without, ends its process group, and with it
+the backend's worker threads, at exit.
 """
 import atexit
 import contextlib
@@ -60,17 +60,18 @@ def setup_distributed(cfg: Config) -> None:
 
 
 def destroy_process_group() -> None:
-    """Ends this process's part of the process group, if there is one, and stops the backend's
-    worker threads, while the interpreter is still whole.
+    """Ends this process's part of the default process group, if there is one, while the
+    interpreter is still whole, and with it the backend's worker threads.
 
-    A gloo worker thread frees each finished collective's tensors, which takes the GIL. When
-    that happens after the interpreter has begun to finalise (a rank that exits right after its
-    last collective), Python ends the thread inside a C++ destructor and the process aborts
+    A gloo worker thread frees each finished collective's work, whose tensors can need the GIL.
+    When that happens after the interpreter has begun to finalise (a rank that exits right after
+    its last collective), Python ends the thread inside a C++ destructor and the process aborts
     (SIGABRT, "terminate called without an active exception") after a run that succeeded.
-    ``torch.distributed.destroy_process_group`` alone does not stop those threads: the runner's
-    DDP wrapper still holds the group. Collecting that garbage first makes the reference held
-    here the last one; releasing it runs the group's destructor (which releases the GIL) and
-    that joins the worker threads.
+    ``torch.distributed.destroy_process_group`` alone does not stop those threads, since the
+    finished runner's DDP wrapper still holds the group. Collecting that garbage first leaves
+    the reference held here as the last one, unless something still alive holds the group too;
+    releasing it (torch releases the GIL first) runs the group's destructor, which joins the
+    worker threads. mmengine's runs use the default group only.
     """
     if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
         return
